@@ -1,0 +1,25 @@
+# The front door. `make demo` runs the main job locally; `make test` runs the suite.
+VENV ?= .venv
+PY   := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: install test demo bench lint dashboards
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+test: install
+	$(PY) -m pytest
+
+demo: install
+	$(VENV)/bin/ingester demo
+
+dashboards: install
+	$(PY) -m ingester.grafana.build
+
+bench: install
+	$(PY) bench/ingest.py

@@ -1,0 +1,230 @@
+"""One typed settings object, built at the edge from the environment (and an optional `.env`).
+
+Each part of the service receives only the slice it needs (`ChannelSettings`, `SinkSettings`, ...),
+never the whole object. A missing or invalid setting raises `SettingsError` with one readable
+line naming the variable; the CLI turns that into exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid. `str()` is one line naming the variable."""
+
+
+def _split_tags(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    # Mastodon normalises tags server-side but echoes what the client sent; send lower-case
+    # without '#' so the `stream` array in frames matches what we subscribed to.
+    return [t.strip().lstrip("#").lower() for t in items if t.strip().lstrip("#")]
+
+
+class ChannelSettings(BaseModel):
+    """One city account ("channel") to collect from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    base_url: AnyHttpUrl
+    access_token: SecretStr
+    hashtags: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must be lower-case letters, digits, '-' or '_' (max 63)")
+        return v
+
+    @field_validator("hashtags", mode="before")
+    @classmethod
+    def _tags(cls, v: Any) -> tuple[str, ...]:
+        return tuple(_split_tags(v))
+
+    @property
+    def api_base(self) -> str:
+        return str(self.base_url).rstrip("/")
+
+
+class SinkSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    batch_size: int = 500
+    batch_max_age_ms: int = 200
+
+
+class Settings(BaseSettings):
+    """Every variable the service reads. Names are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: SecretStr = Field(description="PostgreSQL/TimescaleDB URL for the ingester")
+    mastodon_base_url: AnyHttpUrl | None = Field(
+        default=None, description="Base URL of the Mastodon server of the (first) channel"
+    )
+    mastodon_access_token: SecretStr | None = Field(
+        default=None, description="User access token with read:notifications and read:statuses"
+    )
+    pulse_channel_name: str = Field(default="main", description="Name recorded for that channel")
+    pulse_channels: Annotated[list[ChannelSettings], NoDecode] = Field(
+        default_factory=list,
+        description='Extra channels as JSON: [{"name":..,"base_url":..,"access_token":..,"hashtags":[..]}]',
+    )
+    pulse_account_salt: SecretStr = Field(
+        description="Secret key for pseudonymous account keys (HMAC-SHA256); kept outside the database"
+    )
+    pulse_hashtags: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated hashtags to follow for every channel"
+    )
+    pulse_batch_size: int = Field(default=500, ge=1, le=50_000)
+    pulse_batch_max_age_ms: int = Field(default=200, ge=1, le=60_000)
+    pulse_timezone: str = Field(default="Europe/Amsterdam")
+    pulse_backfill_since: date | None = Field(
+        default=None, description="On first start, backfill notifications from this date (default: all)"
+    )
+    pulse_reconcile_seconds: float = Field(default=180.0, gt=0)
+    pulse_idle_timeout_seconds: float = Field(default=90.0, gt=0)
+    pulse_metrics_port: int = Field(default=9108, ge=0, le=65535)
+    pulse_log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+
+    @field_validator("pulse_hashtags", mode="before")
+    @classmethod
+    def _tags(cls, v: Any) -> list[str]:
+        return _split_tags(v)
+
+    @field_validator("pulse_channels", mode="before")
+    @classmethod
+    def _channels(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if not v.strip():
+                return []
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg})") from None
+        return v
+
+    @field_validator("pulse_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+    @field_validator("pulse_account_salt")
+    @classmethod
+    def _salt(cls, v: SecretStr) -> SecretStr:
+        if len(v.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _dsn(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value().startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql://")
+        return v
+
+    # -- slices handed to the parts -------------------------------------------------------
+
+    def channels(self) -> list[ChannelSettings]:
+        out: list[ChannelSettings] = []
+        if self.mastodon_base_url is not None or self.mastodon_access_token is not None:
+            if self.mastodon_base_url is None:
+                raise SettingsError("MASTODON_BASE_URL: missing (MASTODON_ACCESS_TOKEN is set)")
+            if self.mastodon_access_token is None:
+                raise SettingsError("MASTODON_ACCESS_TOKEN: missing (MASTODON_BASE_URL is set)")
+            try:
+                out.append(
+                    ChannelSettings(
+                        name=self.pulse_channel_name,
+                        base_url=self.mastodon_base_url,
+                        access_token=self.mastodon_access_token,
+                        hashtags=tuple(self.pulse_hashtags),
+                    )
+                )
+            except ValidationError as exc:
+                raise SettingsError(f"PULSE_CHANNEL_NAME: {exc.errors()[0]['msg']}") from None
+        for ch in self.pulse_channels:
+            tags = tuple(dict.fromkeys((*ch.hashtags, *self.pulse_hashtags)))
+            out.append(ch.model_copy(update={"hashtags": tags}))
+        if not out:
+            raise SettingsError(
+                "MASTODON_ACCESS_TOKEN: missing (set MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, "
+                "or PULSE_CHANNELS)"
+            )
+        names = [c.name for c in out]
+        if len(set(names)) != len(names):
+            raise SettingsError(f"PULSE_CHANNELS: channel names must be unique, got {names}")
+        return out
+
+    def sink(self) -> SinkSettings:
+        return SinkSettings(
+            batch_size=self.pulse_batch_size, batch_max_age_ms=self.pulse_batch_max_age_ms
+        )
+
+    def dsn(self) -> str:
+        return self.database_url.get_secret_value()
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err.get("loc", ())]
+    var = loc[0].upper() if loc else "SETTINGS"
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "missing":
+        return f"{var}: missing (required)"
+    detail = "".join(f"[{p}]" for p in loc[1:])
+    # Never echo the offending value: it may be a secret.
+    return f"{var}{detail}: {msg.removeprefix('Value error, ')}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment; raise `SettingsError` with one readable line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def database_url_only() -> str:
+    """For commands that need only the database (migrate, export): read just DATABASE_URL."""
+
+    class _DbOnly(BaseSettings):
+        model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+        database_url: SecretStr
+
+        @field_validator("database_url")
+        @classmethod
+        def _dsn(cls, v: SecretStr) -> SecretStr:
+            return Settings._dsn(v)  # type: ignore[operator]
+
+    try:
+        return _DbOnly().database_url.get_secret_value()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None

@@ -1,0 +1,1 @@
+"""I/O shells that feed raw Mastodon payloads to `normalize`: the streaming socket and REST catch-up."""
