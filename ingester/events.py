@@ -124,6 +124,21 @@ class AccountGoneEvent(BaseModel):
     source: Source
 
 
+class CountsSnapshot(BaseModel):
+    """The counters of one of the channel's posts as re-read over REST (catches un-favourites)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["counts"] = "counts"
+    channel: str
+    post_id: str
+    observed_at: datetime
+    replies: int
+    favourites: int
+    reblogs: int
+    quotes: int
+
+
 class DeadLetter(BaseModel):
     """An input that could not be normalised, kept aside with the reason; ingestion goes on."""
 
@@ -138,13 +153,22 @@ class DeadLetter(BaseModel):
 
 
 Event = Annotated[
-    Union[StatusEvent, InteractionEvent, EditEvent, DeleteEvent, AccountGoneEvent, DeadLetter],
+    Union[
+        StatusEvent,
+        InteractionEvent,
+        EditEvent,
+        DeleteEvent,
+        AccountGoneEvent,
+        CountsSnapshot,
+        DeadLetter,
+    ],
     Field(discriminator="type"),
 ]
 
 __all__ = [
     "Account",
     "AccountGoneEvent",
+    "CountsSnapshot",
     "DeadLetter",
     "DeleteEvent",
     "EditEvent",

@@ -121,6 +121,39 @@ CREATE TABLE pulse.tombstones (
   PRIMARY KEY (channel, status_id)
 );
 
+-- Counters of the channel's posts as re-read over REST (favourites_count, ...), one row per poll.
+-- Un-favourites and un-boosts emit no event at all; these snapshots keep counts right when they happen.
+CREATE TABLE pulse.post_snapshots (
+  channel       text        NOT NULL,
+  post_id       text        NOT NULL,
+  observed_at   timestamptz NOT NULL,
+  replies       integer     NOT NULL,
+  favourites    integer     NOT NULL,
+  reblogs       integer     NOT NULL,
+  quotes        integer     NOT NULL,
+  PRIMARY KEY (channel, post_id, observed_at)
+);
+SELECT pulse.make_hypertable('pulse.post_snapshots', 'observed_at', interval '7 days');
+
+-- The ingester's own state, written every few seconds per channel: for the health board and alerts.
+CREATE TABLE pulse.heartbeats (
+  channel              text        NOT NULL,
+  at                   timestamptz NOT NULL,
+  stream_connected     boolean     NOT NULL,
+  last_frame_at        timestamptz,          -- last frame or ping from the streaming server
+  last_event_at        timestamptz,          -- occurred_at of the newest event written
+  lag_seconds          double precision,     -- ingested_at - occurred_at of recent events (p50 over the interval)
+  events_total         bigint      NOT NULL DEFAULT 0,  -- counters since process start
+  reconnects_total     bigint      NOT NULL DEFAULT 0,
+  catchup_runs_total   bigint      NOT NULL DEFAULT 0,
+  catchup_pages_total  bigint      NOT NULL DEFAULT 0,
+  dead_letters_total   bigint      NOT NULL DEFAULT 0,
+  spool_depth          integer     NOT NULL DEFAULT 0,
+  ratelimit_remaining  integer,
+  PRIMARY KEY (channel, at)
+);
+SELECT pulse.make_hypertable('pulse.heartbeats', 'at', interval '1 day');
+
 -- Inputs that could not be normalised, with the reason; kept for inspection, never for KPIs.
 CREATE TABLE pulse.dead_letters (
   id           bigint GENERATED ALWAYS AS IDENTITY,
