@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from tests.tcpproxy import TcpProxy
+from tcpproxy import TcpProxy  # tests/ is on sys.path (rootdir conftest, no __init__.py)
 
 # What a client may see when its line is cut: asyncpg's own errors or the socket's.
 BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError, EOFError)
