@@ -1,0 +1,108 @@
+"""Top-level supervisor: database pool, sink, batcher and one ChannelRunner per channel, until told to stop.
+
+On stop (SIGTERM/SIGINT) the sources are cancelled first, then the batcher flushes what it holds and the
+cursors commit with those rows; the caller prints the one-line summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_random_exponential
+
+from ingester import store
+from ingester.batcher import Batcher
+from ingester.service import ChannelRunner, Fatal, ServiceConfig
+from ingester.sink import Sink
+
+log = structlog.get_logger("ingester.runner")
+
+
+@dataclass(frozen=True)
+class Summary:
+    events: dict[str, int]
+    reconnects: int
+    catchup_runs: int
+    dead_letters: int
+
+    def line(self) -> str:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
+        return (
+            f"stopped cleanly: {sum(self.events.values())} events handed to the sink ({kinds}); "
+            f"{self.reconnects} reconnects, {self.catchup_runs} catch-ups, {self.dead_letters} dead letters"
+        )
+
+
+async def connect_pool(dsn: str, *, attempts: int | None = None) -> asyncpg.Pool:
+    """Open the pool, waiting for the database with backoff (it may start after us, as in compose)."""
+
+    def _log(state: object) -> None:
+        log.warning("database unreachable, retrying", attempt=getattr(state, "attempt_number", None))
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type((OSError, asyncpg.CannotConnectNowError, asyncio.TimeoutError)),
+        wait=wait_random_exponential(multiplier=0.5, max=15),
+        stop=stop_never,
+        before_sleep=_log,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await asyncpg.create_pool(dsn, min_size=1, max_size=4, timeout=10)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Service:
+    def __init__(self, cfg: ServiceConfig) -> None:
+        self.cfg = cfg
+        self.runners: list[ChannelRunner] = []
+        self.batcher: Batcher | None = None
+
+    async def run(self, stop: asyncio.Event) -> Summary:
+        """Run until `stop` is set; raise Fatal for a cause no retry can fix."""
+        try:
+            pool = await connect_pool(self.cfg.dsn)
+        except asyncpg.InvalidPasswordError:
+            raise Fatal("DATABASE_URL: the database rejected the password") from None
+        except asyncpg.InvalidCatalogNameError:
+            raise Fatal("DATABASE_URL: the database does not exist (run `ingester migrate` against an existing database)") from None
+        try:
+            sink = Sink(pool)
+            self.batcher = batcher = Batcher(sink, batch_size=self.cfg.batch_size, max_age=self.cfg.batch_max_age)
+            batch_task = asyncio.create_task(batcher.run(), name="batcher")
+            cursors = await store.load_cursors(pool)
+            self.runners = [ChannelRunner(ch, self.cfg, pool, batcher) for ch in self.cfg.channels]
+            for r in self.runners:
+                await r.prepare(cursors)
+            tasks = [asyncio.create_task(r.run(), name=f"channel:{r.ch.name}") for r in self.runners]
+            stopper = asyncio.create_task(stop.wait(), name="stop")
+            try:
+                done, _ = await asyncio.wait([*tasks, stopper, batch_task], return_when=asyncio.FIRST_COMPLETED)
+                for t in done:
+                    if t is not stopper and not t.cancelled() and t.exception() is not None:
+                        raise t.exception()  # type: ignore[misc]
+            finally:
+                for t in [*tasks, stopper]:
+                    t.cancel()
+                await asyncio.gather(*tasks, stopper, return_exceptions=True)
+                await batcher.close()
+                batch_task.cancel()
+                await asyncio.gather(batch_task, return_exceptions=True)
+            return self.summary()
+        finally:
+            await pool.close()
+
+    def summary(self) -> Summary:
+        events: Counter[str] = Counter()
+        for r in self.runners:
+            events.update(r.counters.events)
+        return Summary(
+            events=dict(events),
+            reconnects=sum(r.stream.reconnects for r in self.runners if r.stream),
+            catchup_runs=sum(r.catchup.stats.runs for r in self.runners if r.catchup),
+            dead_letters=sum(r.counters.dead_letters for r in self.runners),
+        )

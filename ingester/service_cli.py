@@ -1,0 +1,75 @@
+"""`ingester run` and `ingester check`: the service's own subcommands (registered into ingester.cli)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+import typer
+
+from ingester.settings import Settings, SettingsError, load_settings
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"ingester: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+        settings.channels()  # validates the channel variables too
+        return settings
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+        raise  # unreachable
+
+
+async def _until_signal(body: Callable[[asyncio.Event], Awaitable[object]]) -> object:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return await body(stop)
+
+
+def run(
+    simulate: bool = typer.Option(
+        False,
+        "--simulate",
+        help="When no MASTODON_ACCESS_TOKEN is set, start the built-in simulator and ingest from it (demo stacks).",
+    ),
+) -> None:
+    """Run the ingester in the foreground until SIGTERM/SIGINT (then flush, save cursors, exit 0)."""
+    from ingester.observe import setup_logging
+    from ingester.runner import Service
+    from ingester.service import Fatal, ServiceConfig
+
+    if simulate:
+        from ingester.demo import run_with_simulator
+
+        sys.exit(run_with_simulator())
+    settings = _settings()
+    redactor = setup_logging(settings)
+    cfg = ServiceConfig.from_settings(settings)
+    try:
+        summary = asyncio.run(_until_signal(Service(cfg).run))
+    except Fatal as exc:
+        _fail(redactor(str(exc)), 3)
+    typer.echo(f"ingester: {summary.line()}")  # type: ignore[attr-defined]
+
+
+def check() -> None:
+    """Check the token, the streaming server and the database: one line per check; non-zero on any failure."""
+    from ingester.checks import run_checks
+
+    settings = _settings()
+    ok = asyncio.run(run_checks(settings, typer.echo))
+    raise typer.Exit(0 if ok else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(check)
