@@ -1,0 +1,194 @@
+"""Lenient pydantic models of the Mastodon payloads the normaliser reads (input side only).
+
+They describe just the fields we use; everything else is ignored, so new server fields never break
+ingestion. Lenient where real servers differ (ids sent as numbers, datetimes with or without
+fractional seconds or 'Z', `null` lists), strict where a bad value would hurt later: a NUL byte or a
+lone surrogate cannot be stored in PostgreSQL text, and a megabyte "status" is not a status.
+Validation errors carry a location (`account.id`) that `describe_error` turns into a short reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
+
+MAX_CONTENT_CHARS = 100_000  # Mastodon's own limit is 500 by default; remote HTML can be larger
+MAX_ID_CHARS = 256  # snowflakes are ~18 digits; other servers' flake ids and ULIDs are short too
+MAX_TEXT_CHARS = 4_096  # handles, URLs, tag names, type names
+
+
+def _clean(value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise PydanticCustomError("too_long", "longer than {limit} characters", {"limit": limit})
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL; storing a mangled copy would hide the problem.
+        raise PydanticCustomError("nul", "contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("surrogate", "contains invalid unicode (lone surrogate)") from None
+    return value
+
+
+def _text(limit: int) -> BeforeValidator:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise PydanticCustomError("not_str", "expected a string")
+        return _clean(value, limit)
+
+    return BeforeValidator(check)
+
+
+def _id(value: Any) -> str:
+    # Ids are strings by contract, but real servers sometimes send numbers (PROTOCOL.md §7).
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise PydanticCustomError("bad_id", "expected an id (string or integer)")
+    value = _clean(value.strip(), MAX_ID_CHARS)
+    if not value:
+        raise PydanticCustomError("bad_id", "empty id")
+    return value
+
+
+def _timestamp(value: Any) -> datetime:
+    """ISO-8601 with or without fractional seconds / 'Z' / offset; naive means UTC (Mastodon's zone).
+
+    Deliberately not pydantic's datetime: it would turn a number (or "1700000000") into a date.
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError("bad_datetime", "invalid datetime") from None
+    if not isinstance(value, datetime):  # Mastodon.py hands over datetime objects already
+        raise PydanticCustomError("bad_datetime", "invalid datetime")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise PydanticCustomError("bad_datetime", "invalid datetime (out of range)") from None
+
+
+def _list_or_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+Id = Annotated[str, BeforeValidator(_id)]
+Text = Annotated[str, _text(MAX_TEXT_CHARS)]
+Content = Annotated[str, _text(MAX_CONTENT_CHARS)]
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+Flag = Annotated[bool, BeforeValidator(lambda v: v is True)]  # only a real `true` counts
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class MAccount(_Model):
+    id: Id
+    acct: Text
+    uri: Text | None = None
+    url: Text | None = None
+    suspended: Flag = False
+
+
+class MAccountRef(_Model):
+    id: Id
+
+
+class MMention(_Model):
+    id: Id
+
+
+class MTag(_Model):
+    name: Text
+
+
+class MQuotedStatus(_Model):
+    """Only what tells whose status was quoted; the quoted status itself is not stored."""
+
+    id: Id
+    account: MAccountRef
+
+
+class MQuote(_Model):
+    """Quote (4.5+: `quoted_status`) or ShallowQuote (nested levels: `quoted_status_id`)."""
+
+    state: Text | None = None
+    quoted_status: MQuotedStatus | None = None
+    quoted_status_id: Id | None = None
+
+    @property
+    def quoted_id(self) -> str | None:
+        if self.quoted_status is not None:
+            return self.quoted_status.id
+        return self.quoted_status_id
+
+
+class MStatus(_Model):
+    id: Id
+    created_at: Timestamp
+    account: MAccount
+    in_reply_to_id: Id | None = None
+    in_reply_to_account_id: Id | None = None
+    reblog: Any = None  # only "is this a boost?" matters; its content is never read
+    mentions: Annotated[tuple[MMention, ...], BeforeValidator(_list_or_empty)] = ()
+    tags: Annotated[tuple[MTag, ...], BeforeValidator(_list_or_empty)] = ()
+    quote: MQuote | None = None
+    content: Content | None = None  # absent in DELETE responses (they carry `text`)
+    url: Text | None = None
+    language: Text | None = None
+    visibility: Text | None = None
+    edited_at: Timestamp | None = None
+
+
+class MNotificationHead(_Model):
+    """Just enough to route a notification by type before validating the rest."""
+
+    id: Id
+    type: Text
+
+
+class MNotification(_Model):
+    id: Id
+    type: Text
+    created_at: Timestamp
+    account: MAccount
+    status: MStatus | None = None
+
+
+_TYPE_MESSAGES = {
+    "missing": "missing",
+    "model_type": "expected a JSON object",
+    "model_attributes_type": "expected a JSON object",
+    "dict_type": "expected a JSON object",
+    "tuple_type": "expected a list",
+}
+
+
+def describe_error(entity: str, exc: ValidationError) -> str:
+    """'status.account.id: missing' — the first problem, its path, and how many more there are."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    path = entity
+    for part in first.get("loc", ()):
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = _TYPE_MESSAGES.get(first.get("type", ""), first.get("msg", "invalid"))
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{path}: {message}{more}"
+
+
+__all__ = [
+    "MAX_CONTENT_CHARS",
+    "MAccount",
+    "MNotification",
+    "MNotificationHead",
+    "MQuote",
+    "MStatus",
+    "describe_error",
+]

@@ -1,0 +1,366 @@
+"""Mastodon payloads in, normalised events (`ingester.events`) out. Pure: no I/O, no clock, no state.
+
+Three entry points, one per way a payload reaches us: a decoded stream message, a notification
+(stream or REST paging) and a status (REST timelines, thread context). Each returns a list:
+zero or more events, or exactly one `DeadLetter` when the input cannot be normalised. They never
+raise on bad input — a hostile or broken server must not stop ingestion, and nothing is dropped
+silently: what we cannot read is kept aside with a short reason.
+
+Relation rules (how a status relates to the channel) live in `_relation`; the final engagement kind
+is derived in SQL once threads are resolved (see `events.Relation`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from pydantic import TypeAdapter, ValidationError
+
+from ingester.events import (
+    Account,
+    AccountGoneEvent,
+    DeadLetter,
+    DeleteEvent,
+    EditEvent,
+    Event,
+    InteractionEvent,
+    InteractionKind,
+    Relation,
+    Source,
+    StatusEvent,
+)
+from ingester.frames import MalformedFrame, StreamError, StreamEvent, StreamMessage
+from ingester.identity import account_identifier, account_key
+from ingester.mastodon_models import (
+    Id,
+    MAccount,
+    MNotification,
+    MNotificationHead,
+    MStatus,
+    describe_error,
+)
+from ingester.redact import Redactor
+
+MAX_DEAD_LETTER_BYTES = 64 * 1024
+MAX_REASON_CHARS = 300
+
+# Stream events that carry nothing for engagement KPIs. The stream source itself reacts to
+# `notifications_merged` (it refetches notifications); the normaliser has nothing to emit for it.
+IGNORED_STREAM_EVENTS = frozenset(
+    {
+        "notifications_merged",
+        "filters_changed",
+        "announcement",
+        "announcement.reaction",
+        "announcement.delete",
+        "conversation",
+        "encrypted_message",
+    }
+)
+# Notification types Mastodon sends that do not feed any KPI (PROTOCOL.md §7).
+IGNORED_NOTIFICATION_TYPES = frozenset(
+    {
+        "follow_request",
+        "poll",
+        "admin.sign_up",
+        "admin.report",
+        "severed_relationships",
+        "moderation_warning",
+        "annual_report",
+        "added_to_collection",
+        "collection_update",
+    }
+)
+STATUS_NOTIFICATION_TYPES = frozenset({"mention", "status", "quote"})
+EDIT_NOTIFICATION_TYPES = frozenset({"update", "quoted_update"})
+INTERACTION_NOTIFICATION_TYPES = {
+    "favourite": InteractionKind.FAVOURITE,
+    "reblog": InteractionKind.REBLOG,
+    "follow": InteractionKind.FOLLOW,
+}
+
+_ID = TypeAdapter(Id)
+# Generic secret shapes only (`"access_token": "..."`, `Bearer ...`): payloads are not supposed to
+# carry tokens, but a dead letter is stored verbatim, so make sure.
+_SCRUB = Redactor()
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """The channel a payload was received for. `account_id`: the channel's account id on its server."""
+
+    channel: str
+    account_id: str
+    salt: str = field(repr=False)  # secret: never in a repr, a log line or an event
+
+
+# -- public entry points --------------------------------------------------------------------
+
+
+def normalize_stream(msg: StreamMessage, ctx: ChannelContext, received_at: datetime) -> list[Event]:
+    """Events from one decoded stream message (WebSocket or SSE)."""
+    if isinstance(msg, StreamError):
+        return []  # the stream source logs it and decides about the connection
+    if isinstance(msg, MalformedFrame):
+        return [_dead(ctx, Source.STREAM, received_at, f"malformed frame: {msg.reason}", msg.raw)]
+    if not isinstance(msg, StreamEvent):
+        return [_dead(ctx, Source.STREAM, received_at, "not a stream message", repr(msg))]
+    return _guarded(f"stream {msg.event!r}", _stream_event, msg, ctx, Source.STREAM, received_at)
+
+
+def normalize_notification(
+    payload: object, ctx: ChannelContext, source: Source, received_at: datetime
+) -> list[Event]:
+    """Events from one notification (v1 shape), from the stream or a REST page."""
+    return _guarded("notification", _notification, payload, ctx, source, received_at)
+
+
+def normalize_status(
+    payload: object, ctx: ChannelContext, source: Source, received_at: datetime
+) -> list[Event]:
+    """Events from one status (timeline page, thread context, `update` frame)."""
+    return _guarded("status", _status, payload, ctx, source, received_at)
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+
+
+def _stream_event(msg: StreamEvent, ctx: ChannelContext, source: Source, at: datetime) -> list[Event]:
+    payload = msg.payload
+    match msg.event:
+        case "update":
+            return _status(payload, ctx, source, at)
+        case "status.update":
+            return _edit(_validate_status(payload), ctx, source, at, via=None)
+        case "delete":
+            status_id = _ID.validate_python(payload)
+            return [DeleteEvent(channel=ctx.channel, status_id=status_id, observed_at=at, source=source)]
+        case "notification":
+            return _notification(payload, ctx, source, at)
+        case event if event in IGNORED_STREAM_EVENTS:
+            return []
+        case event:
+            return [_dead(ctx, source, at, f"unknown stream event {event!r}", payload)]
+
+
+def _status(payload: object, ctx: ChannelContext, source: Source, at: datetime) -> list[Event]:
+    return _status_events(_validate_status(payload), ctx, source, at, via=None)
+
+
+def _notification(payload: object, ctx: ChannelContext, source: Source, at: datetime) -> list[Event]:
+    if not isinstance(payload, dict):
+        reason = f"notification: expected a JSON object, got {_kind(payload)}"
+        return [_dead(ctx, source, at, reason, payload)]
+    if "id" not in payload and ("group_key" in payload or "notification_groups" in payload):
+        reason = "grouped notification (v2 shape) is not supported: page /api/v1/notifications"
+        return [_dead(ctx, source, at, reason, payload)]
+    kind = MNotificationHead.model_validate(payload).type
+    if kind in IGNORED_NOTIFICATION_TYPES:
+        return []
+    known = STATUS_NOTIFICATION_TYPES | EDIT_NOTIFICATION_TYPES | INTERACTION_NOTIFICATION_TYPES.keys()
+    if kind not in known:
+        return [_dead(ctx, source, at, f"unknown notification type {kind!r}", payload)]
+
+    n = MNotification.model_validate(payload)
+    if n.status is None and kind != "follow":
+        # Real oddity (mastodon.social): `mention` notifications whose status is null.
+        return [_dead(ctx, source, at, f"{kind} notification {n.id} without status", payload)]
+    events: list[Event]
+    if kind in STATUS_NOTIFICATION_TYPES:
+        assert n.status is not None
+        events = _status_events(n.status, ctx, source, at, via=kind)
+    elif kind in EDIT_NOTIFICATION_TYPES:
+        assert n.status is not None
+        events = _edit(n.status, ctx, source, at, via=kind)
+    else:
+        events = [
+            InteractionEvent(
+                channel=ctx.channel,
+                notification_id=n.id,
+                occurred_at=n.created_at,
+                kind=INTERACTION_NOTIFICATION_TYPES[kind],
+                status_id=n.status.id if n.status is not None and kind != "follow" else None,
+                account=_account(n.account, ctx),
+                source=source,
+            )
+        ]
+    return _with_gone(events, n.account, ctx, source, at)
+
+
+# -- statuses ---------------------------------------------------------------------------------
+
+
+def _validate_status(payload: object) -> MStatus:
+    return MStatus.model_validate(payload)
+
+
+def _status_events(
+    s: MStatus, ctx: ChannelContext, source: Source, at: datetime, via: str | None
+) -> list[Event]:
+    event = _status_event(s, ctx, source, via)
+    return _with_gone([event] if event else [], s.account, ctx, source, at)
+
+
+def _edit(s: MStatus, ctx: ChannelContext, source: Source, at: datetime, via: str | None) -> list[Event]:
+    event = _status_event(s, ctx, source, via)
+    if event is None:
+        return _with_gone([], s.account, ctx, source, at)
+    # Without `edited_at` there is no version to record (pulse.edits needs it): store it as a status.
+    out: list[Event] = [EditEvent(status=event) if event.edited_at is not None else event]
+    return _with_gone(out, s.account, ctx, source, at)
+
+
+def _status_event(s: MStatus, ctx: ChannelContext, source: Source, via: str | None) -> StatusEvent | None:
+    if s.reblog is not None:
+        return None  # boosts are counted from `reblog` notifications, not from timeline copies
+    relation, mentions_channel = _relation(s, ctx, via)
+    if relation is None:
+        return None  # top-level and unrelated: store nothing we do not need
+    return StatusEvent(
+        channel=ctx.channel,
+        status_id=s.id,
+        created_at=s.created_at,
+        relation=relation,
+        account=_account(s.account, ctx),
+        in_reply_to_id=s.in_reply_to_id,
+        in_reply_to_account_id=s.in_reply_to_account_id,
+        quoted_id=s.quote.quoted_id if s.quote is not None else None,
+        mentions_channel=mentions_channel,
+        url=s.url,
+        tags=tuple(dict.fromkeys(t.name.lstrip("#").lower() for t in s.tags if t.name.lstrip("#"))),
+        content=s.content,  # HTML as sent; the board escapes it
+        language=s.language,
+        visibility=s.visibility,
+        edited_at=s.edited_at,
+        source=source,
+    )
+
+
+def _relation(s: MStatus, ctx: ChannelContext, via: str | None) -> tuple[Relation | None, bool]:
+    """How `s` relates to the channel, strongest first; and whether it mentions the channel.
+
+    `via` is the notification type that delivered it: a `mention` notification is itself proof of
+    a mention, a `quote` notification proof of a quote (even if the payload's quote is shallow).
+    """
+    me = ctx.account_id
+    mentions_channel = via == "mention" or any(m.id == me for m in s.mentions)
+    quoted = s.quote.quoted_status if s.quote is not None else None
+    if s.account.id == me:
+        return Relation.OWN_POST, mentions_channel
+    if via == "quote" or (quoted is not None and quoted.account.id == me):
+        return Relation.QUOTE, mentions_channel
+    if s.in_reply_to_account_id == me:
+        return Relation.REPLY, mentions_channel
+    if mentions_channel:
+        return Relation.MENTION, mentions_channel
+    if s.in_reply_to_id is not None:
+        return Relation.OTHER, mentions_channel  # may sit deep in a channel thread: the sink decides
+    return None, mentions_channel
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def _account(a: MAccount, ctx: ChannelContext) -> Account:
+    ident = account_identifier(a.uri, a.url, a.acct)
+    assert ident is not None  # acct is required by the model
+    return Account(key=account_key(ident, ctx.salt), acct=a.acct, url=a.url)
+
+
+def _with_gone(
+    events: list[Event], a: MAccount, ctx: ChannelContext, source: Source, at: datetime
+) -> list[Event]:
+    """Append an AccountGoneEvent (once) when the account is suspended: the sink purges after insert."""
+    if not a.suspended:
+        return events
+    key = _account(a, ctx).key
+    if any(isinstance(e, AccountGoneEvent) and e.account_key == key for e in events):
+        return events
+    return [*events, AccountGoneEvent(channel=ctx.channel, account_key=key, observed_at=at, source=source)]
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+def _guarded(
+    entity: str,
+    fn: Callable[[Any, ChannelContext, Source, datetime], list[Event]],
+    payload: Any,
+    ctx: ChannelContext,
+    source: Source,
+    at: datetime,
+) -> list[Event]:
+    """Run `fn`; any failure becomes one DeadLetter. The broad catch is the point: bad input from a
+    server must never take the ingester down, and every input must be accounted for."""
+    raw = payload.payload if isinstance(payload, StreamEvent) else payload
+    try:
+        return fn(payload, ctx, source, at)
+    except ValidationError as exc:
+        return [_dead(ctx, source, at, describe_error(_entity_of(entity, exc), exc), raw)]
+    except RecursionError:
+        return [_dead(ctx, source, at, f"{entity}: nested too deeply", raw)]
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        return [_dead(ctx, source, at, f"{entity}: cannot normalise ({type(exc).__name__})", raw)]
+
+
+_MODEL_ENTITY = {"MStatus": "status", "MNotification": "notification", "MNotificationHead": "notification"}
+
+
+def _entity_of(entity: str, exc: ValidationError) -> str:
+    """Name the model that failed ("status" inside a `status.update` frame), else the entry point."""
+    return _MODEL_ENTITY.get(exc.title, entity)
+
+
+def _kind(value: object) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _text(value: str) -> str:
+    """Storable text: lone surrogates and NUL (both rejected by PostgreSQL) replaced."""
+    return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _cap(value: str, limit: int) -> str:
+    data = value.encode("utf-8")
+    if len(data) <= limit:
+        return value
+    return data[: limit - 16].decode("utf-8", "ignore") + " …[truncated]"
+
+
+def _dump(payload: object) -> str:
+    if isinstance(payload, str):
+        return payload
+    try:
+        return json.dumps(payload, ensure_ascii=False, default=str)
+    except RecursionError:
+        return f"<{_kind(payload)} nested too deeply to serialise>"
+    except (TypeError, ValueError):
+        return f"<unserialisable {_kind(payload)}>"
+
+
+def _dead(ctx: ChannelContext, source: Source, at: datetime, reason: str, payload: object) -> DeadLetter:
+    text = _cap(_text(_dump(payload)), MAX_DEAD_LETTER_BYTES)
+    why = _text(_SCRUB.scrub(reason))[:MAX_REASON_CHARS] or "invalid input"
+    return DeadLetter(
+        channel=ctx.channel,
+        received_at=at,
+        source=source,
+        reason=why,
+        payload=_cap(_SCRUB.scrub(text), MAX_DEAD_LETTER_BYTES),
+    )
+
+
+__all__ = [
+    "IGNORED_NOTIFICATION_TYPES",
+    "IGNORED_STREAM_EVENTS",
+    "MAX_DEAD_LETTER_BYTES",
+    "ChannelContext",
+    "normalize_notification",
+    "normalize_stream",
+    "normalize_status",
+]
