@@ -109,13 +109,14 @@ class StreamSource:
         """Connect forever with jittered exponential backoff; raise StreamFatal on a rejected token."""
         backoff = self.config.backoff_initial
         while True:
-            started = time.monotonic()
+            connects = self.connects
             reason = await self._session()
             self.connected = False
             if self._on_disconnected:
                 self._on_disconnected(reason)
-            if time.monotonic() - started > 60:
-                backoff = self.config.backoff_initial  # it was a healthy session; start over
+            if self.connects > connects:
+                # The server accepted us before the drop: the backoff is for consecutive failures only.
+                backoff = self.config.backoff_initial
             delay = random.uniform(0, backoff)  # full jitter: reconnect storms spread out
             log.info("stream disconnected, reconnecting", reason=reason, delay_s=round(delay, 2))
             await asyncio.sleep(delay)
