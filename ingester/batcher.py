@@ -1,0 +1,237 @@
+"""Batch policy in front of the sink: collect items in arrival order, write by size or age.
+
+One consumer task (`run`) drains a bounded queue, so producers feel back-pressure instead of
+growing memory when the database is slow. Items stay in order end to end: a `CursorMark` is written
+in the same transaction as the events put before it (or a later one), never before them. A failed
+write is retried with capped exponential backoff and jitter until it commits; the batch is never
+dropped or reordered (`_write` is the one place a disk spool can hook in later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Protocol, Sequence
+
+import asyncpg
+import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_never, wait_random_exponential
+
+from ingester.sink import AnyEvent, CursorMark, WriteResult
+
+log = structlog.get_logger(__name__)
+
+# Errors worth retrying: the database went away, refused us, timed out, or aborted the transaction.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    asyncio.TimeoutError,
+)
+RESERVOIR_SIZE = 8192
+
+
+class Writer(Protocol):
+    async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult: ...
+
+
+@dataclass(frozen=True)
+class WriteTotals:
+    """Counters since start (for metrics and the shutdown summary)."""
+
+    batches: int = 0
+    items: int = 0  # events and cursor marks committed
+    rows: WriteResult = field(default_factory=WriteResult)
+    retries: int = 0
+    last_commit_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class _Barrier:
+    done: asyncio.Future[None]
+    stop: bool = False
+
+
+class Batcher:
+    def __init__(
+        self,
+        sink: Writer,
+        *,
+        batch_size: int = 500,
+        max_age: float = 0.2,
+        queue_size: int | None = None,
+        retry_max_wait: float = 10.0,
+        write_timeout: float = 120.0,
+    ) -> None:
+        if batch_size < 1 or max_age <= 0:
+            raise ValueError("batch_size must be >= 1 and max_age > 0")
+        self._sink = sink
+        self.batch_size = batch_size
+        self.max_age = max_age
+        self._queue: asyncio.Queue[tuple[AnyEvent | CursorMark | _Barrier, float]] = asyncio.Queue(
+            queue_size or batch_size * 4
+        )
+        self._retry_max_wait = retry_max_wait
+        self._write_timeout = write_timeout
+        self._totals = WriteTotals()
+        self._running = False
+        self._stopped = False
+        # Reservoir sample (algorithm R) of put->commit latencies in seconds, for p50/p99.
+        self._latencies: list[float] = []
+        self._seen = 0
+
+    # -- producer side ----------------------------------------------------------------------------
+
+    async def put(self, item: AnyEvent | CursorMark, *, received: float | None = None) -> None:
+        """Queue one item; waits while the queue is full. `received`: time.monotonic() of the frame
+        it came from (default: now), the start of its frame->commit latency."""
+        if self._stopped:
+            raise RuntimeError("Batcher is closed")
+        await self._queue.put((item, time.monotonic() if received is None else received))
+
+    async def flush(self) -> None:
+        """Barrier: return once everything put before this call is committed."""
+        await self._barrier(stop=False)
+
+    async def close(self) -> WriteTotals:
+        """Flush what is queued, stop `run`, return the totals. Safe to call twice."""
+        if not self._stopped:
+            if not self._running:  # nobody consumes: drain here
+                task = asyncio.create_task(self.run())
+                await self._barrier(stop=True)
+                await task
+            else:
+                await self._barrier(stop=True)
+            self._stopped = True
+        return self._totals
+
+    async def _barrier(self, *, stop: bool) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((_Barrier(fut, stop), time.monotonic()))
+        await fut
+
+    # -- consumer side ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Collect items, write them by size or age; returns after `close()`."""
+        self._running = True
+        try:
+            while True:
+                items, times, barriers = await self._collect()
+                if items:
+                    await self._write(items, times)
+                stop = False
+                for b in barriers:
+                    stop = stop or b.stop
+                    if not b.done.done():
+                        b.done.set_result(None)
+                if stop:
+                    return
+        finally:
+            self._running = False
+
+    async def _collect(self) -> tuple[list[AnyEvent | CursorMark], list[float], list[_Barrier]]:
+        item, t = await self._queue.get()
+        if isinstance(item, _Barrier):
+            return [], [], [item]
+        items, times = [item], [t]
+        # Age counts from when the oldest item was put, not from when we started waiting.
+        deadline = t + self.max_age
+        while len(items) < self.batch_size:
+            try:
+                item, t = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    async with asyncio.timeout(remaining):
+                        item, t = await self._queue.get()
+                except TimeoutError:
+                    break
+            if isinstance(item, _Barrier):
+                return items, times, [item]
+            items.append(item)
+            times.append(t)
+        return items, times, []
+
+    async def _write(self, items: list[AnyEvent | CursorMark], times: list[float]) -> None:
+        events = [i for i in items if not isinstance(i, CursorMark)]
+        cursors = [i for i in items if isinstance(i, CursorMark)]
+
+        def _failed(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            self._totals = replace(
+                self._totals, retries=self._totals.retries + 1, last_error=f"{type(exc).__name__}: {exc}"
+            )
+            log.warning("batch write failed, retrying", attempt=state.attempt_number, error=type(exc).__name__,
+                        events=len(events))
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(RETRYABLE),
+            wait=wait_random_exponential(multiplier=0.05, max=self._retry_max_wait),
+            stop=stop_never,
+            before_sleep=_failed,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                async with asyncio.timeout(self._write_timeout):
+                    result = await self._sink.write(events, cursors)
+        now = time.monotonic()
+        self._record_latencies(now, times)
+        t = self._totals
+        self._totals = replace(
+            t,
+            batches=t.batches + 1,
+            items=t.items + len(items),
+            rows=t.rows + result,
+            last_commit_at=datetime.now(timezone.utc),
+        )
+
+    # -- metrics ----------------------------------------------------------------------------------
+
+    def _record_latencies(self, now: float, times: list[float]) -> None:
+        lat = self._latencies
+        for t in times:
+            self._seen += 1
+            if len(lat) < RESERVOIR_SIZE:
+                lat.append(now - t)
+            else:
+                j = random.randrange(self._seen)
+                if j < RESERVOIR_SIZE:
+                    lat[j] = now - t
+
+    @property
+    def totals(self) -> WriteTotals:
+        return self._totals
+
+    def depth(self) -> int:
+        """Items waiting in the queue (not yet in a batch being written)."""
+        return self._queue.qsize()
+
+    def latencies(self) -> list[float]:
+        """A uniform sample of put->commit latencies (seconds) since start or the last reset."""
+        return list(self._latencies)
+
+    def reset_latencies(self) -> None:
+        self._latencies.clear()
+        self._seen = 0
+
+    def latency_p50(self) -> float | None:
+        return quantile(self._latencies, 0.5)
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank quantile; None when there is nothing to measure."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
+
+
+__all__ = ["Batcher", "RETRYABLE", "WriteTotals", "Writer", "quantile"]

@@ -1,0 +1,404 @@
+"""The bulk write: one batch of normalised events in ONE transaction, idempotent on Mastodon ids.
+
+Each event type is binary-COPYed into a per-connection temporary staging table, then set-based
+`INSERT … SELECT … ON CONFLICT` statements apply the batch, all in one transaction with the cursors
+that cover it. The statements run in an order that makes the end state independent of the order in
+which events arrive (inside a batch or across batches): tombstones before statuses (a deleted status
+never comes back), account purges before statuses (a late copy brings no text back), thread roots
+propagated both up-to-down and to descendants stored earlier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Union
+
+import asyncpg
+
+from ingester.events import (
+    AccountGoneEvent,
+    CountsSnapshot,
+    DeadLetter,
+    DeleteEvent,
+    EditEvent,
+    InteractionEvent,
+    Relation,
+    StatusEvent,
+)
+
+AnyEvent = Union[
+    StatusEvent, InteractionEvent, EditEvent, DeleteEvent, AccountGoneEvent, CountsSnapshot, DeadLetter
+]
+
+# How strongly a status is tied to the channel; a later copy may only move a status up this list.
+RANK = {Relation.OTHER: 0, Relation.MENTION: 1, Relation.QUOTE: 2, Relation.REPLY: 3, Relation.OWN_POST: 4}
+_INT32 = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class CursorMark:
+    """A REST cursor (newest id processed) that commits together with the rows put before it."""
+
+    channel: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Rows actually inserted or changed by one `Sink.write` (duplicates count 0)."""
+
+    statuses: int = 0  # inserted, upgraded (relation/mention) or replaced by a newer edit
+    interactions: int = 0
+    edits: int = 0  # new `pulse.edits` version rows
+    deletes: int = 0  # new tombstones
+    dead_letters: int = 0
+    accounts_purged: int = 0
+    snapshots: int = 0
+    cursors: int = 0  # cursors that moved forward
+    threads: int = 0  # statuses placed in a thread after they were stored (out-of-order arrival)
+    removed: int = 0  # statuses, interactions and edit rows removed by deletes
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+def clean_text(value: str | None) -> str | None:
+    """Make any Python str storable as PostgreSQL text.
+
+    PostgreSQL text cannot hold NUL, and UTF-8 cannot hold lone surrogates (valid JSON such as
+    `"\\ud800"` decodes to one); both are replaced with U+FFFD instead of failing the whole batch.
+    """
+    if value is None:
+        return None
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    return value
+
+
+def _int32(value: int) -> int:
+    # A hostile or buggy server may send absurd counters; clamp rather than jam the batch forever.
+    return max(-_INT32 - 1, min(_INT32, value))
+
+
+# Column positions in a staged status row (see STAGE_COLUMNS["status"]).
+_REL, _MENTIONS, _TAGS, _CONTENT, _EDITED, _MAY_INSERT = 3, 8, 10, 11, 14, 16
+
+
+class _Batch:
+    """The batch turned into staging rows: merged per Mastodon id, cleaned, ready for COPY."""
+
+    def __init__(self, events: Sequence[AnyEvent]) -> None:
+        self.statuses: dict[tuple[str, str], list[Any]] = {}
+        self.edits: set[tuple[Any, ...]] = set()
+        self.accounts: dict[str, tuple[Any, ...]] = {}
+        self.interactions: list[tuple[Any, ...]] = []
+        self.deletes: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.gone: set[tuple[str]] = set()
+        self.snapshots: list[tuple[Any, ...]] = []
+        self.dead: list[tuple[Any, ...]] = []
+        for ev in events:
+            self._add(ev)
+
+    def _add(self, ev: AnyEvent) -> None:
+        c = clean_text
+        if isinstance(ev, StatusEvent):
+            self._status(ev, is_edit=False)
+        elif isinstance(ev, InteractionEvent):
+            self._account(ev.account)
+            self.interactions.append(
+                (c(ev.channel), c(ev.notification_id), ev.occurred_at, ev.kind.value,
+                 c(ev.status_id), c(ev.account.key), ev.source.value)
+            )
+        elif isinstance(ev, EditEvent):
+            self._status(ev.status, is_edit=True)
+            if ev.status.edited_at is not None:
+                s = ev.status
+                self.edits.add((c(s.channel), c(s.status_id), s.edited_at, s.source.value))
+        elif isinstance(ev, DeleteEvent):
+            key = (c(ev.channel), c(ev.status_id))
+            old = self.deletes.get(key)
+            if old is None or ev.observed_at < old[2]:  # the earliest sighting is the deletion time
+                self.deletes[key] = (*key, ev.observed_at, ev.source.value)
+        elif isinstance(ev, AccountGoneEvent):
+            self.gone.add((c(ev.account_key),))
+        elif isinstance(ev, CountsSnapshot):
+            self.snapshots.append(
+                (c(ev.channel), c(ev.post_id), ev.observed_at, _int32(ev.replies),
+                 _int32(ev.favourites), _int32(ev.reblogs), _int32(ev.quotes))
+            )
+        elif isinstance(ev, DeadLetter):
+            self.dead.append((c(ev.channel), ev.received_at, ev.source.value, c(ev.reason), c(ev.payload)))
+        else:
+            raise TypeError(f"Sink.write: not a normalised event: {type(ev).__name__}")
+
+    def _account(self, account: Any) -> None:
+        key = clean_text(account.key)
+        self.accounts[key] = (key, clean_text(account.acct), clean_text(account.url))
+
+    def _status(self, s: StatusEvent, *, is_edit: bool) -> None:
+        self._account(s.account)
+        c = clean_text
+        # An edit alone never brings in a status we did not keep ("other" from a hashtag stream).
+        may_insert = not is_edit or s.relation is not Relation.OTHER
+        row = [
+            c(s.channel), c(s.status_id), s.created_at, s.relation, c(s.account.key),
+            c(s.in_reply_to_id), c(s.in_reply_to_account_id), c(s.quoted_id), s.mentions_channel,
+            c(s.url), [c(t) for t in s.tags], c(s.content), c(s.language), c(s.visibility),
+            s.edited_at, s.source.value, may_insert,
+        ]
+        key = (row[0], row[1])
+        old = self.statuses.get(key)
+        if old is None:
+            self.statuses[key] = row
+            return
+        # Same status twice in one batch: merge exactly as ON CONFLICT would across two batches.
+        if RANK[row[_REL]] > RANK[old[_REL]]:
+            old[_REL] = row[_REL]
+        old[_MENTIONS] = old[_MENTIONS] or row[_MENTIONS]
+        old[_MAY_INSERT] = old[_MAY_INSERT] or row[_MAY_INSERT]
+        if row[_EDITED] is not None and (old[_EDITED] is None or row[_EDITED] > old[_EDITED]):
+            old[_TAGS], old[_CONTENT], old[_EDITED] = row[_TAGS], row[_CONTENT], row[_EDITED]
+
+    def status_rows(self) -> list[tuple[Any, ...]]:
+        return [(*r[:_REL], r[_REL].value, *r[_REL + 1:]) for r in self.statuses.values()]
+
+
+# -- SQL -----------------------------------------------------------------------------------------
+# Staging tables live per connection (pg_temp) and empty themselves at every commit or rollback,
+# so a pooled connection reuses them without DDL churn; IF NOT EXISTS recreates them on a new one.
+STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "status": ("channel", "status_id", "created_at", "relation", "account_key", "in_reply_to_id",
+               "in_reply_to_account_id", "quoted_id", "mentions_channel", "url", "tags", "content",
+               "language", "visibility", "edited_at", "source", "may_insert"),
+    "edit": ("channel", "status_id", "edited_at", "source"),
+    "account": ("account_key", "acct", "url"),
+    "interaction": ("channel", "notification_id", "occurred_at", "kind", "status_id", "account_key", "source"),
+    "delete": ("channel", "status_id", "deleted_at", "source"),
+    "gone": ("account_key",),
+    "snapshot": ("channel", "post_id", "observed_at", "replies", "favourites", "reblogs", "quotes"),
+    "dead": ("channel", "received_at", "source", "reason", "payload"),
+}
+_TYPES = {"created_at": "timestamptz", "edited_at": "timestamptz", "occurred_at": "timestamptz",
+          "deleted_at": "timestamptz", "observed_at": "timestamptz", "received_at": "timestamptz",
+          "mentions_channel": "boolean", "may_insert": "boolean", "tags": "text[]", "replies": "integer",
+          "favourites": "integer", "reblogs": "integer", "quotes": "integer"}
+STAGE_DDL = "SET LOCAL client_min_messages = warning;\n" + "\n".join(
+    f"CREATE TEMP TABLE IF NOT EXISTS pulse_stage_{name} ("
+    + ", ".join(f"{col} {_TYPES.get(col, 'text')}" for col in cols)
+    + ") ON COMMIT DELETE ROWS;"
+    for name, cols in STAGE_COLUMNS.items()
+)
+
+# Handles fill in; a purged account stays purged (a late copy must not bring its handle back).
+APPLY_ACCOUNTS = """
+INSERT INTO pulse.accounts AS a (account_key, acct, url)
+SELECT account_key, acct, url FROM pulse_stage_account ORDER BY account_key
+ON CONFLICT (account_key) DO UPDATE SET acct = excluded.acct, url = excluded.url
+ WHERE a.purged_at IS NULL AND (a.acct IS DISTINCT FROM excluded.acct OR a.url IS DISTINCT FROM excluded.url)"""
+
+# An account we never saw still gets a purged row, so its later copies arrive already purged.
+APPLY_GONE = """
+INSERT INTO pulse.accounts AS a (account_key, acct, url, purged_at)
+SELECT DISTINCT account_key, NULL::text, NULL::text, now() FROM pulse_stage_gone ORDER BY 1
+ON CONFLICT (account_key) DO UPDATE SET acct = NULL, url = NULL, purged_at = coalesce(a.purged_at, now())
+ WHERE a.purged_at IS NULL OR a.acct IS NOT NULL OR a.url IS NOT NULL"""
+
+# Text and link (the link names the author) go; the row stays so counts do not change.
+PURGE_GONE_TEXT = """
+UPDATE pulse.statuses s SET content = NULL, url = NULL, text_purged_at = coalesce(s.text_purged_at, now())
+ WHERE s.account_key IN (SELECT account_key FROM pulse_stage_gone)
+   AND (s.content IS NOT NULL OR s.url IS NOT NULL OR s.text_purged_at IS NULL)"""
+
+# Mastodon drops the notifications of a deleted status too, so its favourites/boosts go with it.
+APPLY_DELETES = """
+WITH t AS (
+  INSERT INTO pulse.tombstones AS t (channel, status_id, deleted_at, source)
+  SELECT channel, status_id, deleted_at, source FROM pulse_stage_delete ORDER BY channel, status_id
+  ON CONFLICT (channel, status_id) DO UPDATE SET deleted_at = excluded.deleted_at, source = excluded.source
+   WHERE excluded.deleted_at < t.deleted_at
+  RETURNING (xmax = 0) AS fresh
+), s AS (
+  DELETE FROM pulse.statuses s USING pulse_stage_delete d
+   WHERE s.channel = d.channel AND s.status_id = d.status_id RETURNING 1
+), i AS (
+  DELETE FROM pulse.interactions i USING pulse_stage_delete d
+   WHERE i.channel = d.channel AND i.status_id = d.status_id RETURNING 1
+), e AS (
+  DELETE FROM pulse.edits e USING pulse_stage_delete d
+   WHERE e.channel = d.channel AND e.status_id = d.status_id RETURNING 1
+)
+SELECT (SELECT count(*) FROM t WHERE fresh)::int AS tombstones,
+       ((SELECT count(*) FROM s) + (SELECT count(*) FROM i) + (SELECT count(*) FROM e))::int AS removed"""
+
+_RANK = "array_position('{other,mention,quote,reply,own_post}'::text[], %s)"
+_NEWER = "excluded.edited_at > coalesce(s.edited_at, '-infinity'::timestamptz)"
+# Insert, or upgrade a stored copy: a stronger relation, a mention flag, a newer edit (never an
+# older one, and never text for a purged status). The thread root is filled here when the parent is
+# already stored; APPLY_THREADS handles the rest.
+APPLY_STATUSES = f"""
+INSERT INTO pulse.statuses AS s (channel, status_id, created_at, relation, account_key, in_reply_to_id,
+       in_reply_to_account_id, quoted_id, mentions_channel, thread_root_id, url, tags, content,
+       language, visibility, edited_at, text_purged_at, source)
+SELECT g.channel, g.status_id, g.created_at, g.relation, g.account_key, g.in_reply_to_id,
+       g.in_reply_to_account_id, g.quoted_id, g.mentions_channel,
+       CASE WHEN g.relation = 'own_post' AND g.in_reply_to_id IS NULL THEN g.status_id
+            ELSE (SELECT p.thread_root_id FROM pulse.statuses p
+                   WHERE p.channel = g.channel AND p.status_id = g.in_reply_to_id
+                     AND p.thread_root_id IS NOT NULL LIMIT 1) END,
+       CASE WHEN a.purged_at IS NULL THEN g.url END, coalesce(g.tags, '{{}}'),
+       CASE WHEN a.purged_at IS NULL THEN g.content END, g.language, g.visibility, g.edited_at,
+       CASE WHEN a.purged_at IS NOT NULL THEN now() END, g.source
+  FROM pulse_stage_status g
+  LEFT JOIN pulse.accounts a ON a.account_key = g.account_key
+ WHERE NOT EXISTS (SELECT 1 FROM pulse.tombstones t WHERE t.channel = g.channel AND t.status_id = g.status_id)
+   AND (g.may_insert OR EXISTS (SELECT 1 FROM pulse.statuses x
+                                 WHERE x.channel = g.channel AND x.status_id = g.status_id))
+ ORDER BY g.channel, g.status_id
+ON CONFLICT (channel, status_id, created_at) DO UPDATE SET
+  relation = CASE WHEN {_RANK % 'excluded.relation'} > {_RANK % 's.relation'}
+                  THEN excluded.relation ELSE s.relation END,
+  mentions_channel = s.mentions_channel OR excluded.mentions_channel,
+  content = CASE WHEN {_NEWER} AND s.text_purged_at IS NULL THEN excluded.content ELSE s.content END,
+  tags = CASE WHEN {_NEWER} THEN excluded.tags ELSE s.tags END,
+  edited_at = CASE WHEN {_NEWER} THEN excluded.edited_at ELSE s.edited_at END
+ WHERE {_RANK % 'excluded.relation'} > {_RANK % 's.relation'}
+    OR (excluded.mentions_channel AND NOT s.mentions_channel)
+    OR {_NEWER}"""
+
+# Thread roots, whatever the arrival order: every staged status whose root is known (an own
+# top-level post is its own root; others inherit the parent's) hands it down to its descendants,
+# including ones stored earlier (child before parent) and ones in this very batch. Recursion stops
+# at a status that already has the root: its subtree was resolved when it got it.
+APPLY_THREADS = """
+WITH RECURSIVE anchor AS (
+  SELECT s.channel, s.status_id,
+         CASE WHEN s.relation = 'own_post' AND s.in_reply_to_id IS NULL THEN s.status_id
+              ELSE coalesce(s.thread_root_id,
+                            (SELECT p.thread_root_id FROM pulse.statuses p
+                              WHERE p.channel = s.channel AND p.status_id = s.in_reply_to_id
+                                AND p.thread_root_id IS NOT NULL LIMIT 1)) END AS root
+    FROM (SELECT DISTINCT channel, status_id FROM pulse_stage_status) g
+    JOIN pulse.statuses s ON s.channel = g.channel AND s.status_id = g.status_id
+), tree (channel, status_id, root) AS (
+  SELECT channel, status_id, root FROM anchor WHERE root IS NOT NULL
+  UNION
+  SELECT c.channel, c.status_id, t.root
+    FROM tree t JOIN pulse.statuses c ON c.channel = t.channel AND c.in_reply_to_id = t.status_id
+   WHERE c.thread_root_id IS DISTINCT FROM t.root
+)
+UPDATE pulse.statuses s SET thread_root_id = t.root
+  FROM (SELECT DISTINCT ON (channel, status_id) channel, status_id, root
+          FROM tree ORDER BY channel, status_id, root) t
+ WHERE s.channel = t.channel AND s.status_id = t.status_id AND s.thread_root_id IS DISTINCT FROM t.root"""
+
+APPLY_EDITS = """
+INSERT INTO pulse.edits (channel, status_id, edited_at, source)
+SELECT e.channel, e.status_id, e.edited_at, e.source FROM pulse_stage_edit e
+ WHERE EXISTS (SELECT 1 FROM pulse.statuses s WHERE s.channel = e.channel AND s.status_id = e.status_id)
+ON CONFLICT DO NOTHING"""
+
+# A favourite of a deleted status arriving late (REST page read before the delete) stays out.
+APPLY_INTERACTIONS = """
+INSERT INTO pulse.interactions (channel, notification_id, occurred_at, kind, status_id, account_key, source)
+SELECT g.channel, g.notification_id, g.occurred_at, g.kind, g.status_id, g.account_key, g.source
+  FROM pulse_stage_interaction g
+ WHERE g.status_id IS NULL
+    OR NOT EXISTS (SELECT 1 FROM pulse.tombstones t WHERE t.channel = g.channel AND t.status_id = g.status_id)
+ON CONFLICT DO NOTHING"""
+
+APPLY_SNAPSHOTS = """
+INSERT INTO pulse.post_snapshots (channel, post_id, observed_at, replies, favourites, reblogs, quotes)
+SELECT channel, post_id, observed_at, replies, favourites, reblogs, quotes FROM pulse_stage_snapshot
+ON CONFLICT DO NOTHING"""
+
+APPLY_DEAD_LETTERS = """
+INSERT INTO pulse.dead_letters (channel, received_at, source, reason, payload)
+SELECT channel, received_at, source, reason, payload FROM pulse_stage_dead
+ON CONFLICT DO NOTHING"""
+
+# A cursor only moves forward: ids compare as numbers (text order would put "9" after "10").
+APPLY_CURSORS = """
+INSERT INTO pulse.cursors AS c (channel, name, value)
+SELECT DISTINCT ON (channel, name) channel, name, value
+  FROM unnest($1::text[], $2::text[], $3::text[]) AS m(channel, name, value)
+ ORDER BY channel, name, pulse.id_num(value) DESC NULLS LAST, value DESC
+ON CONFLICT (channel, name) DO UPDATE SET value = excluded.value, updated_at = now()
+ WHERE coalesce(pulse.id_num(excluded.value) > pulse.id_num(c.value), excluded.value > c.value)"""
+
+
+def _count(status: str) -> int:
+    """Rows affected, from a command tag such as 'INSERT 0 12' or 'UPDATE 3'."""
+    try:
+        return int(status.rsplit(" ", 1)[-1])
+    except (ValueError, IndexError):
+        return 0
+
+
+class Sink:
+    """Writes batches of events; every `write` is one transaction, safe to repeat."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult:
+        if not events and not cursors:
+            return WriteResult()
+        batch = _Batch(events)
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                return await self._apply(conn, batch, cursors)
+
+    async def _apply(
+        self, conn: asyncpg.Connection, b: _Batch, cursors: Sequence[CursorMark]
+    ) -> WriteResult:
+        await conn.execute(STAGE_DDL)
+        staged = {
+            "status": b.status_rows(),
+            "edit": list(b.edits),
+            "account": sorted(b.accounts.values()),
+            "interaction": b.interactions,
+            "delete": list(b.deletes.values()),
+            "gone": list(b.gone),
+            "snapshot": b.snapshots,
+            "dead": b.dead,
+        }
+        for name, rows in staged.items():
+            if rows:
+                await conn.copy_records_to_table(
+                    f"pulse_stage_{name}", records=rows, columns=STAGE_COLUMNS[name]
+                )
+        n: dict[str, int] = {}
+        if b.accounts:
+            await conn.execute(APPLY_ACCOUNTS)
+        if b.gone:
+            n["accounts_purged"] = _count(await conn.execute(APPLY_GONE))
+        if b.deletes:
+            row = await conn.fetchrow(APPLY_DELETES)
+            n["deletes"], n["removed"] = row["tombstones"], row["removed"]
+        if b.statuses:
+            n["statuses"] = _count(await conn.execute(APPLY_STATUSES))
+            n["threads"] = _count(await conn.execute(APPLY_THREADS))
+        if b.gone:
+            await conn.execute(PURGE_GONE_TEXT)
+        if b.edits:
+            n["edits"] = _count(await conn.execute(APPLY_EDITS))
+        if b.interactions:
+            n["interactions"] = _count(await conn.execute(APPLY_INTERACTIONS))
+        if b.snapshots:
+            n["snapshots"] = _count(await conn.execute(APPLY_SNAPSHOTS))
+        if b.dead:
+            n["dead_letters"] = _count(await conn.execute(APPLY_DEAD_LETTERS))
+        if cursors:
+            cols = [[clean_text(getattr(m, f)) for m in cursors] for f in ("channel", "name", "value")]
+            n["cursors"] = _count(await conn.execute(APPLY_CURSORS, *cols))
+        return WriteResult(**n)
+
+
+__all__ = ["AnyEvent", "CursorMark", "RANK", "Sink", "WriteResult", "clean_text"]

@@ -1,0 +1,105 @@
+"""Small reads and writes beside the sink: cursors, the channel row, what to re-verify, heartbeats.
+
+Everything here is a single statement on the pool; bulk event writes go through `Sink` instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+HEARTBEAT_COLUMNS = (
+    "channel", "at", "stream_connected", "last_frame_at", "last_event_at", "lag_seconds",
+    "events_total", "reconnects_total", "catchup_runs_total", "catchup_pages_total",
+    "dead_letters_total", "spool_depth", "ratelimit_remaining",
+)
+
+
+async def load_cursors(pool: asyncpg.Pool) -> dict[tuple[str, str], str]:
+    """Every durable REST cursor, keyed on (channel, name)."""
+    rows = await pool.fetch("SELECT channel, name, value FROM pulse.cursors")
+    return {(r["channel"], r["name"]): r["value"] for r in rows}
+
+
+async def upsert_channel(
+    pool: asyncpg.Pool, channel: str, account_id: str, account_key: str, acct: str, base_url: str
+) -> None:
+    """Record (or refresh) the city account a channel collects for."""
+    await pool.execute(
+        """INSERT INTO pulse.channels (channel, account_id, account_key, acct, base_url)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (channel) DO UPDATE
+              SET account_id = excluded.account_id, account_key = excluded.account_key,
+                  acct = excluded.acct, base_url = excluded.base_url, updated_at = now()""",
+        channel, account_id, account_key, acct, base_url,
+    )
+
+
+async def statuses_to_verify(pool: asyncpg.Pool, channel: str, since: datetime) -> list[str]:
+    """Ids of other accounts' statuses created since `since`, oldest first.
+
+    Edits and deletes made while we were disconnected are never replayed (PROTOCOL.md §6), so
+    after a gap these are re-fetched: 404 means deleted, a changed `edited_at` means edited.
+    Filtering on created_at (the hypertable's time column) keeps this to the recent chunks.
+    """
+    rows = await pool.fetch(
+        """SELECT status_id FROM pulse.statuses
+            WHERE channel = $1 AND created_at >= $2 AND relation <> 'own_post'
+            ORDER BY created_at, pulse.id_num(status_id)""",
+        channel, since,
+    )
+    return [r["status_id"] for r in rows]
+
+
+async def live_posts(pool: asyncpg.Pool, channel: str, since: datetime) -> list[tuple[str, datetime]]:
+    """The channel's own top-level posts created since `since`: (post id, posted at), oldest first."""
+    rows = await pool.fetch(
+        """SELECT status_id, created_at FROM pulse.statuses
+            WHERE channel = $1 AND created_at >= $2 AND relation = 'own_post' AND in_reply_to_id IS NULL
+            ORDER BY created_at""",
+        channel, since,
+    )
+    return [(r["status_id"], r["created_at"]) for r in rows]
+
+
+async def thread_status_ids(pool: asyncpg.Pool, channel: str, root_id: str) -> set[str]:
+    """Ids of every stored status in the thread under `root_id` (the root itself included)."""
+    rows = await pool.fetch(
+        "SELECT status_id FROM pulse.statuses WHERE channel = $1 AND thread_root_id = $2",
+        channel, root_id,
+    )
+    return {r["status_id"] for r in rows}
+
+
+async def last_heartbeat(pool: asyncpg.Pool, channel: str) -> datetime | None:
+    """When this channel last reported alive (the start of a possible gap after a restart)."""
+    return await pool.fetchval("SELECT max(at) FROM pulse.heartbeats WHERE channel = $1", channel)
+
+
+async def write_heartbeat(pool: asyncpg.Pool, row: dict[str, Any]) -> None:
+    """Insert one heartbeat row; keys are `pulse.heartbeats` columns (`channel` and `at` required)."""
+    unknown = set(row) - set(HEARTBEAT_COLUMNS)
+    if unknown:
+        raise ValueError(f"write_heartbeat: unknown column(s) {sorted(unknown)}")
+    if "channel" not in row or "at" not in row:
+        raise ValueError("write_heartbeat: 'channel' and 'at' are required")
+    cols = [c for c in HEARTBEAT_COLUMNS if c in row]  # fixed order: column names never come from input
+    params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
+    await pool.execute(
+        f"INSERT INTO pulse.heartbeats ({', '.join(cols)}) VALUES ({params}) ON CONFLICT (channel, at) DO NOTHING",
+        *(row[c] for c in cols),
+    )
+
+
+__all__ = [
+    "HEARTBEAT_COLUMNS",
+    "last_heartbeat",
+    "live_posts",
+    "load_cursors",
+    "statuses_to_verify",
+    "thread_status_ids",
+    "upsert_channel",
+    "write_heartbeat",
+]

@@ -1,0 +1,285 @@
+"""The sink: one batch = one transaction, idempotent on Mastodon ids, independent of arrival order.
+
+Events are built from the real payloads in shared/mastodon (ids, times, handles, text); the
+database is the real PostgreSQL from the fixtures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+import pytest
+
+from conftest import MASTODON
+from ingester.events import (
+    Account,
+    AccountGoneEvent,
+    CountsSnapshot,
+    DeadLetter,
+    DeleteEvent,
+    EditEvent,
+    InteractionEvent,
+    InteractionKind,
+    Relation,
+    Source,
+    StatusEvent,
+)
+from ingester.sink import CursorMark, Sink
+
+EVENTS = MASTODON / "streaming" / "websocket" / "events"
+CH = "main"
+
+
+def _payload(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def account_of(entity: dict[str, Any]) -> Account:
+    # The real key is an HMAC of the URI (ingester.identity); any stable stand-in works for the sink.
+    a = entity["account"]
+    return Account(key="k:" + a["uri"], acct=a["acct"], url=a["url"])
+
+
+def status_from(entity: dict[str, Any], relation: Relation, source: Source = Source.STREAM, **kw: Any) -> StatusEvent:
+    fields: dict[str, Any] = dict(
+        channel=CH,
+        status_id=entity["id"],
+        created_at=_ts(entity["created_at"]),
+        relation=relation,
+        account=account_of(entity),
+        in_reply_to_id=entity["in_reply_to_id"],
+        in_reply_to_account_id=entity["in_reply_to_account_id"],
+        url=entity["url"],
+        tags=tuple(t["name"].lower() for t in entity.get("tags", [])),
+        content=entity["content"],
+        language=entity["language"],
+        visibility=entity["visibility"],
+        edited_at=_ts(entity["edited_at"]) if entity.get("edited_at") else None,
+        source=source,
+    )
+    fields.update(kw)
+    return StatusEvent(**fields)
+
+
+# Golden inputs: the channel's post (`update` frame), its edit (`status.update`), and a resident's
+# mention of the channel (`notification` frame, double-encoded payload decoded by the fixture files).
+POST = status_from(_payload("update.payload-decoded.json"), Relation.OWN_POST)
+POST_EDITED = status_from(_payload("status.update.payload-decoded.json"), Relation.OWN_POST)
+_NOTE = _payload("notification.payload-decoded.json")
+MENTION = status_from(_NOTE["status"], Relation.MENTION, mentions_channel=True)
+
+
+def reply(status_id: str, parent: StatusEvent, minutes: int, relation: Relation = Relation.OTHER) -> StatusEvent:
+    """A resident's status answering `parent`, `minutes` after the post."""
+    return MENTION.model_copy(
+        update=dict(
+            status_id=status_id,
+            in_reply_to_id=parent.status_id,
+            created_at=POST.created_at + timedelta(minutes=minutes),
+            relation=relation,
+            mentions_channel=False,
+        )
+    )
+
+
+def favourite(notification_id: str, status_id: str, source: Source = Source.STREAM) -> InteractionEvent:
+    return InteractionEvent(
+        channel=CH,
+        notification_id=notification_id,
+        occurred_at=_ts(_NOTE["created_at"]),
+        kind=InteractionKind.FAVOURITE,
+        status_id=status_id,
+        account=account_of(_NOTE),
+        source=source,
+    )
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the sink writes (minus ingestion timestamps), for exact comparisons."""
+    queries = {
+        "statuses": "SELECT channel, status_id, relation, thread_root_id, mentions_channel, content, tags,"
+        " edited_at, text_purged_at IS NOT NULL FROM pulse.statuses ORDER BY 1, 2",
+        "interactions": "SELECT channel, notification_id, kind, status_id FROM pulse.interactions ORDER BY 1, 2",
+        "edits": "SELECT channel, status_id, edited_at FROM pulse.edits ORDER BY 1, 2, 3",
+        "tombstones": "SELECT channel, status_id FROM pulse.tombstones ORDER BY 1, 2",
+        "accounts": "SELECT account_key, acct, purged_at IS NOT NULL FROM pulse.accounts ORDER BY 1",
+        "cursors": "SELECT channel, name, value FROM pulse.cursors ORDER BY 1, 2",
+        "dead_letters": "SELECT channel, reason, payload FROM pulse.dead_letters ORDER BY 1, 2, 3",
+        "snapshots": "SELECT channel, post_id, favourites FROM pulse.post_snapshots ORDER BY 1, 2",
+    }
+    return {k: [tuple(r) for r in await pool.fetch(q)] for k, q in queries.items()}
+
+
+async def test_writing_the_same_batch_twice_stores_every_event_once(pool: asyncpg.Pool) -> None:
+    batch = [POST, MENTION, favourite("20", POST.status_id), EditEvent(status=POST_EDITED)]
+    sink = Sink(pool)
+    first = await sink.write(batch)
+    after_first = await snapshot(pool)
+    second = await sink.write(batch)
+    assert (first.statuses, first.interactions, first.edits) == (2, 1, 1)
+    assert (second.statuses, second.interactions, second.edits) == (0, 0, 0)
+    assert await snapshot(pool) == after_first
+
+
+async def test_a_status_seen_on_the_stream_and_in_a_rest_page_is_stored_once(pool: asyncpg.Pool) -> None:
+    sink = Sink(pool)
+    await sink.write([MENTION, favourite("20", POST.status_id)])
+    await sink.write(
+        [MENTION.model_copy(update={"source": Source.REST}), favourite("20", POST.status_id, Source.REST)]
+    )
+    rows = await snapshot(pool)
+    assert [r[1] for r in rows["statuses"]] == [MENTION.status_id]
+    assert [r[1] for r in rows["interactions"]] == ["20"]
+
+
+async def test_duplicates_inside_one_batch_are_merged_not_rejected(pool: asyncpg.Pool) -> None:
+    result = await Sink(pool).write([POST, POST, MENTION, MENTION, favourite("20", POST.status_id)] * 3)
+    assert (result.statuses, result.interactions) == (2, 1)
+    assert len((await snapshot(pool))["accounts"]) == 2
+
+
+async def test_a_cursor_never_moves_backwards_and_compares_ids_as_numbers(pool: asyncpg.Pool) -> None:
+    sink = Sink(pool)
+    await sink.write([], [CursorMark(CH, "notifications", "9")])
+    await sink.write([], [CursorMark(CH, "notifications", "10"), CursorMark(CH, "notifications", "8")])
+    await sink.write([], [CursorMark(CH, "notifications", "9")])
+    assert (await snapshot(pool))["cursors"] == [(CH, "notifications", "10")]
+
+
+async def test_a_cursor_commits_only_together_with_its_rows(pool: asyncpg.Pool) -> None:
+    # A real database failure late in the transaction (after the rows were staged and inserted).
+    await pool.execute(
+        """CREATE FUNCTION pulse.refuse() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'cursor table unavailable'; END $$;
+           CREATE TRIGGER refuse BEFORE INSERT ON pulse.cursors FOR EACH ROW EXECUTE FUNCTION pulse.refuse();"""
+    )
+    with pytest.raises(asyncpg.RaiseError):
+        await Sink(pool).write([POST, favourite("20", POST.status_id)], [CursorMark(CH, "notifications", "20")])
+    rows = await snapshot(pool)
+    assert rows["statuses"] == [] and rows["interactions"] == [] and rows["cursors"] == []
+
+
+async def test_a_delete_purges_the_text_and_its_interactions_and_blocks_a_late_copy(pool: asyncpg.Pool) -> None:
+    sink = Sink(pool)
+    await sink.write([POST, favourite("20", POST.status_id), EditEvent(status=POST_EDITED)])
+    gone = DeleteEvent(channel=CH, status_id=POST.status_id, observed_at=datetime.now(timezone.utc), source=Source.STREAM)
+    result = await sink.write([gone])
+    # A REST page fetched before the delete arrives afterwards with the old copy and its favourite.
+    await sink.write([POST.model_copy(update={"source": Source.REST}), favourite("20", POST.status_id, Source.REST)])
+    rows = await snapshot(pool)
+    assert result.deletes == 1
+    assert rows["statuses"] == [] and rows["interactions"] == [] and rows["edits"] == []
+    assert rows["tombstones"] == [(CH, POST.status_id)]
+
+
+async def test_an_edit_replaces_the_text_and_an_older_edit_never_wins(pool: asyncpg.Pool) -> None:
+    older = POST_EDITED.model_copy(
+        update={"content": "<p>an older draft</p>", "edited_at": POST_EDITED.edited_at - timedelta(seconds=3)}
+    )
+    sink = Sink(pool)
+    await sink.write([POST])
+    await sink.write([EditEvent(status=POST_EDITED)])
+    await sink.write([EditEvent(status=older)])
+    await sink.write([POST.model_copy(update={"source": Source.REST})])  # the original, seen late
+    row = (await snapshot(pool))["statuses"][0]
+    assert row[5] == "<p>only real animals respond.</p>" and row[7] == POST_EDITED.edited_at
+    assert [e[2] for e in (await snapshot(pool))["edits"]] == [older.edited_at, POST_EDITED.edited_at]
+
+
+async def test_an_edit_of_an_unknown_other_status_is_ignored_but_an_unknown_reply_is_stored(pool: asyncpg.Pool) -> None:
+    stranger = reply("900", MENTION, 1).model_copy(update={"in_reply_to_id": None, "edited_at": POST_EDITED.edited_at})
+    answer = reply("901", POST, 2, Relation.REPLY).model_copy(update={"edited_at": POST_EDITED.edited_at})
+    await Sink(pool).write([EditEvent(status=stranger), EditEvent(status=answer)])
+    assert [r[1] for r in (await snapshot(pool))["statuses"]] == ["901"]
+
+
+async def test_a_deep_reply_resolves_to_its_thread_in_every_arrival_order(pool: asyncpg.Pool) -> None:
+    a = reply("1001", POST, 1, Relation.REPLY)
+    b = reply("1002", a, 2)  # a reply to a reply: says OTHER until the thread is known
+    c = reply("1003", b, 3)
+    sink = Sink(pool)
+    chains = list(itertools.permutations([POST, a, b, c]))
+    for i, order in enumerate(chains):  # one channel per order: independent threads in one database
+        ch = f"p{i}"
+        for ev in order:
+            await sink.write([ev.model_copy(update={"channel": ch})])
+        # ... and the whole chain in one batch, in that order.
+        await sink.write([ev.model_copy(update={"channel": f"b{i}"}) for ev in order])
+    rows = await pool.fetch(
+        "SELECT channel, kind, post_id, count(*) AS n FROM kpi.engagements GROUP BY 1, 2, 3 ORDER BY 1"
+    )
+    assert len(rows) == 2 * len(chains)
+    assert {(r["kind"], r["post_id"], r["n"]) for r in rows} == {("reply", POST.status_id, 3)}
+
+
+async def test_a_later_copy_upgrades_the_relation_but_never_downgrades_it(pool: asyncpg.Pool) -> None:
+    seen_on_hashtag = MENTION.model_copy(update={"relation": Relation.OTHER, "mentions_channel": False})
+    sink = Sink(pool)
+    await sink.write([seen_on_hashtag])
+    upgraded = await sink.write([MENTION])  # the notification says it mentions the channel
+    unchanged = await sink.write([seen_on_hashtag])
+    row = (await snapshot(pool))["statuses"][0]
+    assert (upgraded.statuses, unchanged.statuses) == (1, 0)
+    assert (row[2], row[4]) == ("mention", True)
+
+
+async def test_an_account_purge_removes_handle_and_text_but_keeps_the_counts(pool: asyncpg.Pool) -> None:
+    sink = Sink(pool)
+    fav = favourite("20", POST.status_id).model_copy(update={"account": MENTION.account})
+    await sink.write([POST, MENTION, fav])
+    before = await pool.fetch("SELECT kind, count(*) FROM kpi.engagements GROUP BY 1 ORDER BY 1")
+    gone = AccountGoneEvent(channel=CH, account_key=MENTION.account.key, observed_at=datetime.now(timezone.utc), source=Source.REST)
+    await sink.write([gone])
+    await sink.write([MENTION.model_copy(update={"source": Source.REST})])  # a late copy stays purged
+    after = await pool.fetch("SELECT kind, count(*) FROM kpi.engagements GROUP BY 1 ORDER BY 1")
+    acct = await pool.fetchrow("SELECT acct, url, purged_at FROM pulse.accounts WHERE account_key = $1", MENTION.account.key)
+    text = await pool.fetchrow("SELECT content, url, text_purged_at FROM pulse.statuses WHERE status_id = $1", MENTION.status_id)
+    assert after == before and len(after) == 2
+    assert (acct["acct"], acct["url"]) == (None, None) and acct["purged_at"] is not None
+    assert (text["content"], text["url"]) == (None, None) and text["text_purged_at"] is not None
+
+
+async def test_nul_bytes_and_lone_surrogates_are_stored_replaced_instead_of_failing(pool: asyncpg.Pool) -> None:
+    odd = MENTION.model_copy(update={"content": "a\x00b \ud83d c", "tags": ("x\x00y",)})
+    await Sink(pool).write([odd])
+    row = (await snapshot(pool))["statuses"][0]
+    assert row[5] == "a\ufffdb \ufffd c" and row[6] == ["x\ufffdy"]
+
+
+async def test_dead_letters_are_stored_once(pool: asyncpg.Pool) -> None:
+    raw = (EVENTS / "notification.json").read_text(encoding="utf-8")[:200]  # truncated frame: not JSON
+    dl = DeadLetter(channel=CH, received_at=datetime.now(timezone.utc), source=Source.STREAM, reason="invalid JSON", payload=raw)
+    sink = Sink(pool)
+    first = await sink.write([dl])
+    await sink.write([dl])
+    assert first.dead_letters == 1
+    assert (await snapshot(pool))["dead_letters"] == [(CH, "invalid JSON", raw)]
+
+
+async def test_counts_snapshots_are_stored_once_per_observation(pool: asyncpg.Pool) -> None:
+    snap = CountsSnapshot(
+        channel=CH, post_id=POST.status_id, observed_at=datetime.now(timezone.utc),
+        replies=1, favourites=2, reblogs=0, quotes=0,
+    )
+    sink = Sink(pool)
+    await sink.write([snap, snap])
+    await sink.write([snap])
+    assert (await snapshot(pool))["snapshots"] == [(CH, POST.status_id, 2)]
