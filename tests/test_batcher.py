@@ -1,0 +1,159 @@
+"""The batcher: order-preserving batches by size or age, a flush barrier, retries that lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+import pytest
+
+from ingester.batcher import Batcher
+from ingester.events import Relation
+from ingester.sink import AnyEvent, CursorMark, Sink, WriteResult
+from test_sink import CH, MENTION, POST, favourite, reply
+
+
+class RecordingSink(Sink):
+    """The real sink, remembering what each committed write contained (a decorator, not a mock)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.writes: list[list[AnyEvent | CursorMark]] = []
+
+    async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult:
+        result = await super().write(events, cursors)
+        self.writes.append([*events, *cursors])
+        return result
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+def replies(n: int, start: int = 5000) -> list[AnyEvent]:
+    return [reply(str(start + i), POST, i, Relation.REPLY) for i in range(n)]
+
+
+async def count(pool: asyncpg.Pool, table: str) -> int:
+    return await pool.fetchval(f"SELECT count(*) FROM pulse.{table}")
+
+
+async def eventually(pool: asyncpg.Pool, table: str, n: int, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while await count(pool, table) != n:
+            await asyncio.sleep(0.01)
+
+
+async def test_a_full_batch_is_written_without_waiting_for_its_age(pool: asyncpg.Pool) -> None:
+    batcher = Batcher(Sink(pool), batch_size=3, max_age=3600)
+    task = asyncio.create_task(batcher.run())
+    for ev in replies(3):
+        await batcher.put(ev)
+    await eventually(pool, "statuses", 3)
+    await batcher.close()
+    await task
+
+
+async def test_a_partial_batch_is_written_once_it_is_old_enough(pool: asyncpg.Pool) -> None:
+    batcher = Batcher(Sink(pool), batch_size=1000, max_age=0.05)
+    task = asyncio.create_task(batcher.run())
+    await batcher.put(POST)
+    await eventually(pool, "statuses", 1)
+    assert batcher.totals.batches == 1
+    await batcher.close()
+    await task
+
+
+async def test_flush_returns_only_after_everything_put_before_is_committed(pool: asyncpg.Pool) -> None:
+    batcher = Batcher(Sink(pool), batch_size=1000, max_age=3600)
+    task = asyncio.create_task(batcher.run())
+    for ev in replies(7):
+        await batcher.put(ev)
+    await batcher.flush()
+    assert await count(pool, "statuses") == 7
+    await batcher.close()
+    await task
+
+
+async def test_a_cursor_is_never_committed_before_the_events_put_ahead_of_it(pool: asyncpg.Pool) -> None:
+    sink = RecordingSink(pool)
+    batcher = Batcher(sink, batch_size=2, max_age=3600)
+    items: list[AnyEvent | CursorMark] = []
+    for i, ev in enumerate(replies(5)):
+        items += [ev, CursorMark(CH, "notifications", str(100 + i))]
+    task = asyncio.create_task(batcher.run())
+    for item in items:
+        await batcher.put(item)
+    await batcher.close()
+    await task
+    committed = [item for write in sink.writes for item in write]
+    # Each write holds a contiguous run of the input; a cursor sits with or after its events.
+    assert sorted(committed, key=items.index) == items
+    position = {id(item): w for w, write in enumerate(sink.writes) for item in write}
+    for i, item in enumerate(items):
+        if isinstance(item, CursorMark):
+            assert all(position[id(e)] <= position[id(item)] for e in items[:i])
+    assert await pool.fetchval("SELECT value FROM pulse.cursors") == "104"
+
+
+async def test_close_without_a_running_consumer_still_writes_everything(pool: asyncpg.Pool) -> None:
+    batcher = Batcher(Sink(pool), batch_size=500, max_age=3600)
+    await batcher.put(MENTION)
+    await batcher.put(favourite("20", POST.status_id))
+    totals = await batcher.close()
+    assert (totals.rows.statuses, totals.rows.interactions, totals.items) == (1, 1, 2)
+
+
+async def test_put_waits_while_the_queue_is_full(pool: asyncpg.Pool) -> None:
+    batcher = Batcher(Sink(pool), batch_size=2, max_age=3600, queue_size=2)
+    await batcher.put(POST)
+    await batcher.put(MENTION)
+    blocked = asyncio.create_task(batcher.put(favourite("20", POST.status_id)))
+    await asyncio.sleep(0.05)
+    assert not blocked.done() and batcher.depth() == 2
+    task = asyncio.create_task(batcher.run())
+    await blocked
+    await batcher.close()
+    await task
+    assert await count(pool, "interactions") == 1
+
+
+async def test_a_write_cut_off_by_a_killed_connection_is_retried_and_nothing_is_lost_or_doubled(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    batcher = Batcher(Sink(pool), batch_size=1000, max_age=3600, retry_max_wait=0.05)
+    task = asyncio.create_task(batcher.run())
+    first = replies(3)
+    for ev in first:
+        await batcher.put(ev)
+    await batcher.flush()
+    admin = await asyncpg.connect(database_url)
+    try:
+        # Hold the statuses table so the next write stops mid-transaction, then kill its backend.
+        locker = admin.transaction()
+        await locker.start()
+        await admin.execute("LOCK TABLE pulse.statuses IN ACCESS EXCLUSIVE MODE")
+        for ev in [*first, *replies(4, start=6000), CursorMark(CH, "notifications", "77")]:
+            await batcher.put(ev)  # the first three again: a repeat must not double them
+        flushed = asyncio.create_task(batcher.flush())
+        async with asyncio.timeout(10):
+            while not (pids := await admin.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )):
+                await asyncio.sleep(0.01)
+        await admin.fetchval("SELECT pg_terminate_backend($1)", pids[0]["pid"])
+        await locker.commit()
+        await asyncio.wait_for(flushed, 10)
+    finally:
+        await admin.close()
+    await batcher.close()
+    await task
+    assert batcher.totals.retries >= 1
+    assert await count(pool, "statuses") == 7
+    assert await pool.fetchval("SELECT value FROM pulse.cursors") == "77"
