@@ -1,0 +1,211 @@
+"""Plain typed builders for Grafana dashboard JSON (schemaVersion 39, Grafana 10-12).
+
+Each panel declares the frame its visualisation needs (`Frame`): the tests run every query against
+a real database and check the result against that declaration, so the JSON here and the SQL
+cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ingester.grafana import DATASOURCE_REF
+
+SCHEMA_VERSION = 39
+GRID_WIDTH = 24
+
+
+class Frame(StrEnum):
+    SERIES = "series"  # a sorted time column plus numeric columns (wide, or long with a `metric` column)
+    TABLE = "table"  # exactly the declared columns
+    STAT = "stat"  # one row, one numeric value
+
+
+@dataclass(frozen=True)
+class Query:
+    sql: str
+    frame: Frame
+    columns: tuple[str, ...] = ()  # for TABLE: the declared columns, in order
+    ref_id: str = "A"
+
+    def target(self) -> dict[str, Any]:
+        return {
+            "refId": self.ref_id,
+            "datasource": DATASOURCE_REF,
+            "editorMode": "code",
+            "rawQuery": True,
+            "format": "time_series" if self.frame is Frame.SERIES else "table",
+            "rawSql": self.sql.strip(),
+        }
+
+
+@dataclass(frozen=True)
+class Link:
+    column: str
+    title: str
+    url: str  # Grafana data-link template, e.g. "${__value.raw}"
+    new_tab: bool = True
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    kind: str  # timeseries | stat | table | barchart | state-timeline
+    query: Query
+    description: str
+    width: int = 12
+    height: int = 8
+    unit: str | None = None
+    decimals: int | None = None
+    links: tuple[Link, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    stacked: bool = False
+
+    def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
+        defaults: dict[str, Any] = {}
+        if self.unit:
+            defaults["unit"] = self.unit
+        if self.decimals is not None:
+            defaults["decimals"] = self.decimals
+        if self.kind == "timeseries":
+            defaults["custom"] = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10,
+                                  "spanNulls": False, "showPoints": "never"}
+            if self.stacked:
+                defaults["custom"]["stacking"] = {"mode": "normal", "group": "A"}
+        overrides = [
+            {
+                "matcher": {"id": "byName", "options": link.column},
+                "properties": [{"id": "links", "value": [
+                    {"title": link.title, "url": link.url, "targetBlank": link.new_tab}]}],
+            }
+            for link in self.links
+        ]
+        return {
+            "id": panel_id,
+            "type": self.kind,
+            "title": self.title,
+            "description": self.description,
+            "datasource": DATASOURCE_REF,
+            "gridPos": {"h": self.height, "w": self.width, "x": x, "y": y},
+            "targets": [self.query.target()],
+            "fieldConfig": {"defaults": defaults, "overrides": overrides},
+            "options": self.options,
+        }
+
+
+@dataclass(frozen=True)
+class Row:
+    title: str
+
+
+@dataclass(frozen=True)
+class QueryVariable:
+    name: str
+    label: str
+    sql: str
+    include_all: bool = False
+    all_value: str | None = None
+    multi: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "type": "query",
+            "datasource": DATASOURCE_REF,
+            "query": self.sql.strip(),
+            "definition": self.sql.strip(),
+            "refresh": 2,  # on time range change, so new channels/posts appear
+            "includeAll": self.include_all,
+            "multi": self.multi,
+            "sort": 0,
+            "current": {},
+            "options": [],
+        }
+        if self.all_value is not None:
+            out["allValue"] = self.all_value
+        return out
+
+
+@dataclass(frozen=True)
+class Annotation:
+    name: str
+    sql: str
+    color: str = "blue"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "datasource": DATASOURCE_REF,
+            "enable": True,
+            "iconColor": self.color,
+            "target": {"refId": "Anno", "format": "table", "rawQuery": True, "editorMode": "code",
+                       "rawSql": self.sql.strip()},
+        }
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    uid: str
+    title: str
+    description: str
+    items: tuple[Panel | Row, ...]
+    variables: tuple[QueryVariable, ...] = ()
+    annotations: tuple[Annotation, ...] = ()
+    time_from: str = "now-7d"
+    refresh: str = ""
+    tags: tuple[str, ...] = ("praatmee-pulse",)
+    links_to: tuple[str, ...] = ()  # other dashboards' tags to link
+
+    @property
+    def panels(self) -> list[Panel]:
+        return [p for p in self.items if isinstance(p, Panel)]
+
+    def to_json(self) -> dict[str, Any]:
+        panels: list[dict[str, Any]] = []
+        x = y = row_h = 0
+        next_id = 1
+        for item in self.items:
+            if isinstance(item, Row):
+                if x:
+                    y, x, row_h = y + row_h, 0, 0
+                panels.append({"id": next_id, "type": "row", "title": item.title, "collapsed": False,
+                               "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y}, "panels": []})
+                next_id += 1
+                y += 1
+                continue
+            if x + item.width > GRID_WIDTH:
+                y, x, row_h = y + row_h, 0, 0
+            panels.append(item.to_json(next_id, x, y))
+            next_id += 1
+            x += item.width
+            row_h = max(row_h, item.height)
+        builtin = {
+            "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
+            "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard",
+        }
+        return {
+            "uid": self.uid,
+            "title": self.title,
+            "description": self.description,
+            "tags": list(self.tags),
+            "timezone": "browser",
+            "editable": True,
+            "graphTooltip": 1,
+            "schemaVersion": SCHEMA_VERSION,
+            "version": 1,
+            "refresh": self.refresh,
+            "time": {"from": self.time_from, "to": "now"},
+            "timepicker": {},
+            "fiscalYearStartMonth": 0,
+            "liveNow": False,
+            "links": [
+                {"type": "dashboards", "tags": list(self.links_to), "asDropdown": True,
+                 "title": "Boards", "includeVars": True, "keepTime": True}
+            ] if self.links_to else [],
+            "annotations": {"list": [builtin, *(a.to_json() for a in self.annotations)]},
+            "templating": {"list": [v.to_json() for v in self.variables]},
+            "panels": panels,
+        }
