@@ -47,20 +47,15 @@ class RateLimiter:
     def hit(self, key: str, *, paging: bool) -> Verdict:
         """Count one request by `key` (token or IP) and say whether it may pass."""
         now = self._clock()
-        worst: Verdict | None = None
-        allowed = True
+        verdicts: list[Verdict] = []
         for name, limit, period in self._throttles(paging):
-            window = math.floor(now / period)
-            slot = (name, key, window)
-            self._counts[slot] = self._counts.get(slot, 0) + 1
-            count = self._counts[slot]
-            allowed = allowed and count <= limit
+            slot = (name, key, math.floor(now / period))
+            count = self._counts[slot] = self._counts.get(slot, 0) + 1
             reset = datetime.fromtimestamp(now + (period - now % period), timezone.utc)
-            verdict = Verdict(True, limit, max(0, limit - count), reset)
-            if worst is None or verdict.remaining < worst.remaining:
-                worst = verdict
-        assert worst is not None
-        return Verdict(allowed, worst.limit, 0 if not allowed else worst.remaining, worst.reset)
+            verdicts.append(Verdict(count <= limit, limit, max(0, limit - count), reset))
+        fired = [v for v in verdicts if not v.allowed]
+        # A 429 reports the throttle that fired; otherwise the one closest to exhaustion.
+        return fired[0] if fired else min(verdicts, key=lambda v: v.remaining)
 
     def exhausted(self, key: str) -> Verdict:
         """Headers for an injected 429: the api throttle with nothing left."""

@@ -24,6 +24,7 @@ from ingester.simulator.world import World
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 INVALID_TOKEN = "The access token is invalid"
+GRANT = web.RequestKey("grant", Grant)
 KEEP_IN_LINKS = ("limit", "types[]", "exclude_types[]", "account_id", "include_filtered")
 ERROR_TEXT = {429: "Too many requests", 500: "We're sorry, but something went wrong on our end.",
               502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -106,7 +107,7 @@ class RestHost:
         grant = self._grants(token) if token else None
         if token and grant is None:
             return self._error(401, INVALID_TOKEN, verdict)
-        request["grant"] = grant
+        request[GRANT] = grant
         try:
             response = await handler(request)
         except web.HTTPNotFound:
@@ -129,7 +130,7 @@ class RestHost:
 
     @staticmethod
     def _require(request: web.Request, scope: str) -> Grant:
-        grant: Grant | None = request.get("grant")
+        grant: Grant | None = request.get(GRANT)
         if grant is None:
             raise _ApiError(401, INVALID_TOKEN)
         if not grant.allows(scope):
