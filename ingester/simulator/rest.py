@@ -69,21 +69,26 @@ class RestHost:
 
     def app(self, extra_routes: Callable[[web.Application], None] | None = None) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
-        r = app.router
-        r.add_get("/api/v1/instance", self.instance1)
-        r.add_get("/api/v2/instance", self.instance2)
-        r.add_get("/api/v1/streaming", self.streaming_redirect)
-        r.add_get("/api/v1/streaming/{tail:.*}", self.streaming_redirect)
-        r.add_get("/api/v1/accounts/verify_credentials", self.verify_credentials)
-        r.add_get("/api/v1/accounts/{id}", self.account)
-        r.add_get("/api/v1/accounts/{id}/statuses", self.account_statuses)
-        r.add_get("/api/v1/notifications", self.notifications)
-        r.add_get("/api/v1/notifications/{id}", self.notification)
-        r.add_get("/api/v1/statuses/{id}", self.status)
-        r.add_get("/api/v1/statuses/{id}/context", self.context)
-        r.add_get("/api/v1/statuses/{id}/favourited_by", self.favourited_by)
-        r.add_get("/api/v1/statuses/{id}/reblogged_by", self.reblogged_by)
-        r.add_get("/api/v1/timelines/tag/{tag}", self.tag_timeline)
+
+        def get(path: str, handler: Handler) -> None:
+            # Rails routes accept a trailing slash, and Mastodon.py sends one on some endpoints.
+            app.router.add_get(path, handler)
+            app.router.add_get(path + "/", handler)
+
+        get("/api/v1/instance", self.instance1)
+        get("/api/v2/instance", self.instance2)
+        app.router.add_get("/api/v1/streaming", self.streaming_redirect)
+        app.router.add_get("/api/v1/streaming/{tail:.*}", self.streaming_redirect)
+        get("/api/v1/accounts/verify_credentials", self.verify_credentials)
+        get("/api/v1/accounts/{id}", self.account)
+        get("/api/v1/accounts/{id}/statuses", self.account_statuses)
+        get("/api/v1/notifications", self.notifications)
+        get("/api/v1/notifications/{id}", self.notification)
+        get("/api/v1/statuses/{id}", self.status)
+        get("/api/v1/statuses/{id}/context", self.context)
+        get("/api/v1/statuses/{id}/favourited_by", self.favourited_by)
+        get("/api/v1/statuses/{id}/reblogged_by", self.reblogged_by)
+        get("/api/v1/timelines/tag/{tag}", self.tag_timeline)
         if extra_routes:
             extra_routes(app)
         return app
