@@ -210,38 +210,36 @@ class Metrics:
         self._db_last_ok: float | None = None
         self._newest: dict[str, float] = {}
 
-        self.events = Counter("pulse_events", "Normalised events written, by channel and kind.", ["channel", "kind"], registry=r)
+        ch = ("channel",)
+        self.events = Counter("pulse_events", "Normalised events written.", ("channel", "kind"), registry=r)
         self.lag = Histogram(
-            "pulse_ingest_lag_seconds",
-            "Seconds from when an event happened on Mastodon to when it was written.",
-            ["channel"], buckets=_LAG_BUCKETS, registry=r,
+            "pulse_ingest_lag_seconds", "Seconds from an event on Mastodon to its row in the database.",
+            ch, buckets=_LAG_BUCKETS, registry=r,
         )
-        self.reconnects = Counter("pulse_stream_reconnects", "Streaming reconnects.", ["channel"], registry=r)
-        self.catchup_runs = Counter("pulse_catchup_runs", "REST catch-up runs started.", ["channel"], registry=r)
-        self.catchup_pages = Counter("pulse_catchup_pages", "REST pages fetched during catch-up.", ["channel"], registry=r)
-        self.catching_up = Gauge("pulse_catchup_active", "1 while a REST catch-up runs.", ["channel"], registry=r)
-        self.dead_letters = Counter("pulse_dead_letters", "Inputs set aside as dead letters.", ["channel"], registry=r)
+        self.reconnects = Counter("pulse_stream_reconnects", "Streaming reconnects.", ch, registry=r)
+        self.catchup_runs = Counter("pulse_catchup_runs", "REST catch-up runs started.", ch, registry=r)
+        self.catchup_pages = Counter("pulse_catchup_pages", "REST pages read by catch-up.", ch, registry=r)
+        self.catching_up = Gauge("pulse_catchup_active", "1 while a REST catch-up runs.", ch, registry=r)
+        self.dead_letters = Counter("pulse_dead_letters", "Inputs set aside as dead letters.", ch, registry=r)
         self.spool_depth = Gauge(
-            "pulse_spool_depth", "Events waiting to be written, in memory or in the on-disk spool.",
-            ["where"], registry=r,
+            "pulse_spool_depth", "Events waiting to be written (where: memory | disk).", ("where",), registry=r
         )
         self.ratelimit_remaining = Gauge(
-            "pulse_ratelimit_remaining", "X-RateLimit-Remaining of the last REST answer.", ["channel"], registry=r
+            "pulse_ratelimit_remaining", "X-RateLimit-Remaining of the last REST answer.", ch, registry=r
         )
-        self.stream_connected = Gauge("pulse_stream_connected", "1 while the stream is connected.", ["channel"], registry=r)
+        self.stream_connected = Gauge("pulse_stream_connected", "1 while streaming.", ch, registry=r)
         self.last_event = Gauge(
-            "pulse_last_event_timestamp_seconds", "When the newest written event happened (Unix time).",
-            ["channel"], registry=r,
+            "pulse_last_event_timestamp_seconds", "Time of the newest event written (Unix).", ch, registry=r
         )
         self.db_last_write = Gauge(
             "pulse_db_last_write_timestamp_seconds", "Last successful database write (Unix time).", registry=r
         )
         self.db_write_errors = Counter("pulse_db_write_errors", "Failed database writes.", registry=r)
         self.retention_rows = Counter(
-            "pulse_retention_rows", "Rows purged or deleted by the retention policy.", ["what"], registry=r
+            "pulse_retention_rows", "Rows purged or deleted by the retention policy.", ("what",), registry=r
         )
         self.retention_last_run = Gauge(
-            "pulse_retention_last_run_timestamp_seconds", "Last successful retention run (Unix time).", registry=r
+            "pulse_retention_last_run_timestamp_seconds", "Last successful retention run (Unix).", registry=r
         )
         self.spool_depth.labels("memory").set(0)
         self.spool_depth.labels("disk").set(0)
@@ -357,7 +355,8 @@ async def serve_metrics(
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise OSError(exc.errno, f"PULSE_METRICS_PORT: cannot listen on {host}:{port} ({exc.strerror})") from None
+        message = f"PULSE_METRICS_PORT: cannot listen on {host}:{port} ({exc.strerror})"
+        raise OSError(exc.errno, message) from None
     return runner
 
 
