@@ -105,13 +105,17 @@ async def test_hang_makes_a_silent_outage_that_only_a_timeout_notices(
         await conn.close()
 
 
-async def test_the_port_stays_the_same_across_outages(proxy: TcpProxy) -> None:
-    port = proxy.port
-    proxy.cut()
-    proxy.restore()
-    proxy.cut("hang")
-    proxy.restore()
-    assert proxy.port == port and proxy.stats.cuts == 2 and not proxy.is_cut
+async def test_the_port_stays_the_same_across_outages() -> None:
+    async with TcpProxy("127.0.0.1", 1) as proxy:
+        port = proxy.port
+        proxy.cut()
+        proxy.restore()
+        proxy.cut("hang")
+        proxy.restore()
+        assert proxy.port == port and proxy.stats.cuts == 2 and not proxy.is_cut
+        # still listening on that port
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
 
 
 async def test_an_unreachable_target_closes_the_client_instead_of_hanging() -> None:
