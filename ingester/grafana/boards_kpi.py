@@ -34,9 +34,9 @@ def _kpi_stat(title: str, column: str, description: str, decimals: int = 2, unit
     )
 
 
-def _activity(view: str, time_expr: str, title: str, description: str, width: int) -> Panel:
+def _activity(view: str, title: str, description: str, width: int) -> Panel:
     sql = f"""
-SELECT {time_expr} AS "time",
+SELECT a.bucket AS "time",
        sum(a.replies) AS replies, sum(a.mentions) AS mentions, sum(a.quotes) AS quotes,
        sum(a.favourites) AS favourites, sum(a.reblogs) AS boosts, sum(a.follows) AS follows
   FROM {view} a
@@ -85,7 +85,15 @@ SELECT p.posted_at AS "time", p.format, p.replies, p.repliers, p.favourites, p.r
  ORDER BY p.replies DESC, p.favourites DESC, p.posted_at DESC
  LIMIT 20"""
 
-_WEEK = f"date_trunc('week', a.bucket AT TIME ZONE {TZ}) AT TIME ZONE {TZ}"
+# Local ISO weeks (Monday 00:00 in the configured timezone), exact over the range.
+_WEEKLY = f"""
+SELECT a.bucket AS "time",
+       sum(a.replies) AS replies, sum(a.mentions) AS mentions, sum(a.quotes) AS quotes,
+       sum(a.favourites) AS favourites, sum(a.reblogs) AS boosts, sum(a.follows) AS follows
+  FROM kpi.activity($__timeFrom(), $__timeTo(), 'week', $channel) a
+ WHERE {format_is("a")}
+ GROUP BY 1
+ ORDER BY 1"""
 
 OVERVIEW = Dashboard(
     uid="pulse-overview",
@@ -114,12 +122,15 @@ OVERVIEW = Dashboard(
                   "format", "posts", "replies", "replies_per_post", "reply_like_ratio", "distinct_accounts",
                   "new_accounts", "returning_accounts", "answered_share", "median_response_seconds"))),
         Row("Activity"),
-        _activity("kpi.activity_hourly", "a.bucket", "Activity per hour",
+        _activity("kpi.activity_hourly", "Activity per hour",
                   "Replies, mentions, quotes, favourites, boosts and follows per local hour.", 24),
-        _activity("kpi.activity_daily", "a.bucket", "Activity per day",
+        _activity("kpi.activity_daily", "Activity per day",
                   "The same per local calendar day in the configured timezone.", 12),
-        _activity("kpi.activity_daily", _WEEK, "Activity per week",
-                  "The same per local week (Monday to Sunday) in the configured timezone.", 12),
+        Panel(title="Activity per week", kind="timeseries", width=12, height=8, stacked=True, unit="short",
+              description="The same per local week (Monday to Sunday) in the configured timezone; the first "
+                          "and last week count only the part inside the range.",
+              query=Query(_WEEKLY, Frame.SERIES),
+              options={"legend": {"displayMode": "list", "placement": "bottom"}}),
         Panel(title="New and returning accounts per day", kind="timeseries", width=24, height=8, stacked=True,
               description="Per local day: accounts interacting for the first time, and accounts that had "
                           "interacted before that day.",

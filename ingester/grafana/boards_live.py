@@ -38,25 +38,29 @@ SELECT count(*)::float8 AS replies
 _WAITING = f"""
 SELECT count(*)::float8 AS waiting
   FROM kpi.unanswered u
- WHERE {channel_is("u")}"""
+ WHERE $__timeFilter(u.replied_at) AND {channel_is("u")}"""
 
 _LONGEST_WAIT = f"""
 SELECT coalesce(extract(epoch FROM now() - min(u.replied_at)), 0)::float8 AS longest_wait
   FROM kpi.unanswered u
- WHERE {channel_is("u")}"""
+ WHERE $__timeFilter(u.replied_at) AND {channel_is("u")}"""
+
+# Reply text is stored as Mastodon's HTML; the table shows it as plain text.
+_PLAIN = "regexp_replace(regexp_replace({c}, '<br ?/?>|</p><p>', ' ', 'g'), '<[^>]*>', '', 'g')"
 
 _NEWEST = f"""
-SELECT r.replied_at AS "time", r.handle, r.text, r.url
+SELECT r.replied_at AS "time", r.account AS handle, {_PLAIN.format(c="r.content")} AS text,
+       r.answered_at IS NOT NULL AS answered, r.url
   FROM kpi.replies_live r
  WHERE $__timeFilter(r.replied_at) AND {channel_is("r")}
  ORDER BY r.replied_at DESC
  LIMIT 50"""
 
 _QUEUE = f"""
-SELECT u.replied_at AS "time", extract(epoch FROM now() - u.replied_at)::bigint AS waiting_seconds,
-       u.text, u.url
+SELECT u.replied_at AS "time", u.waiting_seconds, u.account AS handle,
+       {_PLAIN.format(c="u.content")} AS text, u.url
   FROM kpi.unanswered u
- WHERE {channel_is("u")}
+ WHERE $__timeFilter(u.replied_at) AND {channel_is("u")}
  ORDER BY u.replied_at
  LIMIT 100"""
 
@@ -86,7 +90,7 @@ LIVE_QA = Dashboard(
         Panel(title="Participants", kind="stat", width=6, height=4, query=Query(_PARTICIPANTS, Frame.STAT),
               description="Distinct accounts that replied, mentioned, quoted, favourited or boosted."),
         Panel(title="Waiting for an answer", kind="stat", width=6, height=4, query=Query(_WAITING, Frame.STAT),
-              description="Replies addressed to the city without an answer yet."),
+              description="Replies in the range addressed to the city without an answer yet."),
         Panel(title="Longest wait", kind="stat", width=6, height=4, unit="s",
               query=Query(_LONGEST_WAIT, Frame.STAT),
               description="How long the oldest unanswered reply has been waiting."),
@@ -98,11 +102,11 @@ LIVE_QA = Dashboard(
               description="Favourites and boosts of the channel's statuses per minute."),
         Row("Replies"),
         Panel(title="Newest replies", kind="table", width=12, height=14, links=(_LINK,),
-              query=Query(_NEWEST, Frame.TABLE, ("time", "handle", "text", "url")),
+              query=Query(_NEWEST, Frame.TABLE, ("time", "handle", "text", "answered", "url")),
               description="The latest replies with handle, text and a link to answer on Mastodon."),
         Panel(title="Unanswered queue", kind="table", width=12, height=14, links=(_LINK,), unit=None,
-              query=Query(_QUEUE, Frame.TABLE, ("time", "waiting_seconds", "text", "url")),
-              description="Replies addressed to the city that have no answer yet, oldest first."),
+              query=Query(_QUEUE, Frame.TABLE, ("time", "waiting_seconds", "handle", "text", "url")),
+              description="Replies in the range addressed to the city that have no answer yet, oldest first."),
     ),
 )
 

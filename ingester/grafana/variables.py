@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from ingester.grafana.model import QueryVariable
 
-# The configured timezone for daily/weekly buckets (written by `ingester migrate`).
-TZ = "(SELECT value FROM pulse.config WHERE key = 'timezone')"
+# The configured timezone of every local bucket (pulse.config, written by `ingester migrate`).
+TZ = "pulse.timezone()"
 
 CHANNEL = QueryVariable(
     name="channel",

@@ -1,0 +1,192 @@
+"""Every dashboard query, expanded as Grafana would, runs against a real database and returns the
+frame its panel needs; the committed JSON is what the Python definitions generate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from test_grafana_scenario import live_database
+
+from ingester.grafana import build
+from ingester.grafana.boards_kpi import OVERVIEW, POST_DETAIL
+from ingester.grafana.boards_live import HEALTH, LIVE_QA
+from ingester.grafana.macros import TimeRange, Variable, expand
+from ingester.grafana.model import Dashboard, Frame, Panel, Query
+
+SPANS = {"now-7d": timedelta(days=7), "now-3h": timedelta(hours=3), "now-6h": timedelta(hours=6)}
+
+
+def run(conn: psycopg.Connection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    cur = conn.execute(sql.encode())  # bytes: no client-side placeholders, like Grafana's simple query
+    return [d.name for d in cur.description or ()], cur.fetchall()
+
+
+def numeric(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def check_frame(query: Query, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Raise AssertionError when the result is not the frame the panel declares."""
+    if query.frame is Frame.STAT:
+        assert len(columns) == 1 and len(rows) == 1, f"stat needs one value, got {columns} x {len(rows)}"
+        assert rows[0][0] is None or numeric(rows[0][0]), f"stat value not numeric: {rows[0][0]!r}"
+    elif query.frame is Frame.TABLE:
+        assert tuple(columns) == query.columns, f"table columns {columns} != declared {query.columns}"
+    else:
+        assert "time" in columns, f"time series without a time column: {columns}"
+        t = columns.index("time")
+        times = [r[t] for r in rows]
+        assert all(isinstance(x, datetime) for x in times), "time column is not a timestamp"
+        assert times == sorted(times), "time series rows are not sorted by time"
+        metric = columns.index("metric") if "metric" in columns else None
+        values = [i for i in range(len(columns)) if i not in (t, metric)]
+        assert values, "time series without a value column"
+        for row in rows:
+            assert all(row[i] is None or numeric(row[i]) for i in values), f"non-numeric value in {row}"
+        keys = [(r[t], r[metric] if metric is not None else None) for r in rows]
+        assert len(keys) == len(set(keys)), "duplicate time (and metric) rows"
+
+
+def options(conn: psycopg.Connection, board: Dashboard, rng: TimeRange, chosen: dict[str, str | None]) -> list[Variable]:
+    """Run each variable's own query (as Grafana does on load) and select a value or All."""
+    out: list[Variable] = []
+    for v in board.variables:
+        cols, rows = run(conn, expand(v.sql, rng, variables=out).sql)
+        idx = cols.index("__value") if "__value" in cols else 0
+        values = tuple(str(r[idx]) for r in rows)
+        pick = chosen.get(v.name)
+        if pick is None and v.include_all:
+            out.append(Variable(v.name, values, v.multi, v.include_all, v.all_value, is_all=True))
+        else:
+            value = pick if pick is not None else values[0]
+            assert value in values, f"${v.name}: {value!r} is not among the options {values[:5]}"
+            out.append(Variable(v.name, (value,), v.multi, v.include_all, v.all_value))
+    return out
+
+
+def run_board(url: str, board: Dashboard, chosen: dict[str, str | None]) -> dict[str, list[tuple]]:
+    now = datetime.now(UTC)  # the scenario is relative to a moment just before; rows were ingested since
+    rng = TimeRange(now - SPANS[board.time_from], now)
+    results: dict[str, list[tuple]] = {}
+    with psycopg.connect(url) as conn:
+        variables = options(conn, board, rng, chosen)
+        for panel in board.panels:
+            sql = expand(panel.query.sql, rng, variables=variables, interval=timedelta(minutes=1)).sql
+            try:
+                cols, rows = run(conn, sql)
+            except psycopg.Error as exc:
+                raise AssertionError(f"{board.title} / {panel.title}: {exc}\n{sql}") from None
+            conn.rollback()
+            try:
+                check_frame(panel.query, cols, rows)
+            except AssertionError as exc:
+                raise AssertionError(f"{board.title} / {panel.title}: {exc}") from None
+            results[panel.title] = rows
+    return results
+
+
+def test_committed_provisioning_files_are_what_the_definitions_generate() -> None:
+    assert build.stale() == [], "run: python -m ingester.grafana.build"
+
+
+@pytest.mark.parametrize("board", [OVERVIEW, LIVE_QA, HEALTH], ids=lambda b: b.uid)
+async def test_every_panel_returns_its_frame_with_data_for_one_channel_and_for_all(
+    database_url: str, board: Dashboard
+) -> None:
+    s, _ = await live_database(database_url)
+    for chosen in ({"channel": "amsterdam"}, {"channel": None}):
+        results = run_board(database_url, board, chosen)
+        empty = [title for title, rows in results.items() if not rows]
+        assert not empty, f"panels without data on a busy scenario: {empty}"
+
+
+async def test_post_detail_panels_return_their_frames_for_the_qa_post(database_url: str) -> None:
+    s, qa = await live_database(database_url)
+    results = run_board(database_url, POST_DETAIL, {"channel": "amsterdam", "post": qa})
+    assert results["The post"][0][2] == 40  # replies, including the deep ones
+    assert len(results["The city's answers"]) == 30  # every direct reply is addressed to the city
+    assert not [t for t, rows in results.items() if not rows]
+
+
+async def test_live_board_counts_the_session_as_it_happened(database_url: str) -> None:
+    s, _ = await live_database(database_url)
+    results = run_board(database_url, LIVE_QA, {"channel": "amsterdam"})
+    assert results["Replies"] == [(40.0,)]
+    # 30 direct replies are addressed to the city, 5 of them answered; deep replies are not addressed
+    assert results["Waiting for an answer"] == [(25.0,)]
+    assert sum(r[1] for r in results["Replies per minute"]) == 40
+    newest = results["Newest replies"]
+    assert newest[0][1].endswith("@example.social") and "<p>" not in newest[0][2]
+
+
+async def test_daily_activity_buckets_start_at_local_midnight_in_the_configured_timezone(
+    database_url: str,
+) -> None:
+    s, _ = await live_database(database_url)
+    results = run_board(database_url, OVERVIEW, {"channel": "amsterdam"})
+    days = [row[0].astimezone(ZoneInfo("Europe/Amsterdam")) for row in results["Activity per day"]]
+    assert days and all((d.hour, d.minute) == (0, 0) for d in days)
+    weeks = [row[0].astimezone(ZoneInfo("Europe/Amsterdam")) for row in results["Activity per week"]]
+    assert weeks and all(w.weekday() == 0 and (w.hour, w.minute) == (0, 0) for w in weeks[1:])
+
+
+async def test_variable_queries_offer_the_channel_every_format_and_the_posts(database_url: str) -> None:
+    s, qa = await live_database(database_url)
+    rng = TimeRange(s.now - timedelta(days=7), s.now)
+    with psycopg.connect(database_url) as conn:
+        found = {v.name: v.values for v in options(conn, POST_DETAIL, rng, {"channel": "amsterdam", "post": qa})}
+        formats = options(conn, OVERVIEW, rng, {})[1].values
+    assert found["channel"] == ("amsterdam",)
+    assert found["post"] == (qa,)  # a single-valued variable carries just the selection
+    assert {"qa", "innovator_spotlight", "other"} <= set(formats)
+
+
+async def test_city_posts_annotation_returns_time_and_text_for_each_post(database_url: str) -> None:
+    s, qa = await live_database(database_url)
+    rng = TimeRange(s.now - timedelta(hours=3), s.now)
+    with psycopg.connect(database_url) as conn:
+        variables = options(conn, LIVE_QA, rng, {"channel": "amsterdam"})
+        cols, rows = run(conn, expand(LIVE_QA.annotations[0].sql, rng, variables=variables).sql)
+    assert cols[:2] == ["time", "text"]
+    assert rows[0][1] == "The city posted #QenA #Amsterdam"
+    assert {r[2] for r in rows} == {"post", "answer"}
+
+
+def test_every_panel_has_a_description_and_a_unique_title_per_board() -> None:
+    for board in (OVERVIEW, LIVE_QA, POST_DETAIL, HEALTH):
+        titles = [p.title for p in board.panels]
+        assert len(titles) == len(set(titles)), board.title
+        assert all(isinstance(p, Panel) and p.description for p in board.panels), board.title
+
+
+def test_live_board_refreshes_every_five_seconds_over_the_last_three_hours() -> None:
+    doc = LIVE_QA.to_json()
+    assert (doc["refresh"], doc["time"]["from"]) == ("5s", "now-3h")
+
+
+def test_dashboard_json_references_only_the_provisioned_datasource() -> None:
+    for board in (OVERVIEW, LIVE_QA, POST_DETAIL, HEALTH):
+        doc = board.to_json()
+        refs = [t["datasource"]["uid"] for p in doc["panels"] for t in p.get("targets", [])]
+        refs += [v["datasource"]["uid"] for v in doc["templating"]["list"]]
+        assert set(refs) == {"pulse-pg"}, board.title
+
+
+def test_panels_never_overlap_on_the_grid() -> None:
+    for board in (OVERVIEW, LIVE_QA, POST_DETAIL, HEALTH):
+        cells: set[tuple[int, int]] = set()
+        for p in board.to_json()["panels"]:
+            g = p["gridPos"]
+            assert g["x"] + g["w"] <= 24
+            mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+            assert not cells & mine, f"{board.title}: {p['title']} overlaps"
+            cells |= mine
+
+
+
