@@ -9,7 +9,6 @@ statuses. Withdrawn favourites/boosts stream nothing; their notification disappe
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
