@@ -1,4 +1,4 @@
-"""Stream frame decoding: text in, typed messages out. Pure (no I/O), like h11 or httpx-sse's decoders.
+"""Stream frame decoding: text in, typed messages out. Pure (no I/O), like h11 or httpx-sse.
 
 Mastodon's streaming server frames events two ways (PROTOCOL.md §4):
 - WebSocket: one text frame per event, `{"stream": [...], "event": NAME, "payload": "<string>"}`.
@@ -30,7 +30,7 @@ OBJECT_EVENTS = frozenset(
 )
 # Events whose payload is a bare id string (`transmit()` passes strings through unencoded).
 ID_EVENTS = frozenset({"delete", "announcement.delete"})
-# `filters_changed` is published without a payload; SSE shows the JS `undefined` as `data: undefined`.
+# `filters_changed` is published without a payload; SSE shows JS `undefined` as `data: undefined`.
 NO_PAYLOAD_EVENTS = frozenset({"filters_changed"})
 
 # A Mastodon frame is at most a few hundred KiB; anything far larger is an attack or a bug.
@@ -41,7 +41,8 @@ _RAW_KEEP = 64 * 1024  # how much of an oversized SSE event to keep for the dead
 @dataclass(frozen=True)
 class StreamEvent:
     """One event. `payload`: the decoded entity dict (object events), the id string (`delete`,
-    `announcement.delete`), the raw string for `notifications_merged` and unknown events, or None."""
+    `announcement.delete`), the raw string for `notifications_merged` and unknown events, or None.
+    """
 
     stream: tuple[str, ...]
     event: str

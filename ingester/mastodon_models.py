@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
+from ingester.events import Relation
+
 MAX_CONTENT_CHARS = 100_000  # Mastodon's own limit is 500 by default; remote HTML can be larger
 MAX_ID_CHARS = 256  # snowflakes are ~18 digits; other servers' flake ids and ULIDs are short too
 MAX_TEXT_CHARS = 4_096  # handles, URLs, tag names, type names
@@ -29,7 +31,9 @@ def _clean(value: str, limit: int) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise PydanticCustomError("surrogate", "contains invalid unicode (lone surrogate)") from None
+        raise PydanticCustomError(
+            "surrogate", "contains invalid unicode (lone surrogate)"
+        ) from None
     return value
 
 
@@ -55,7 +59,7 @@ def _id(value: Any) -> str:
 
 
 def _timestamp(value: Any) -> datetime:
-    """ISO-8601 with or without fractional seconds / 'Z' / offset; naive means UTC (Mastodon's zone).
+    """ISO-8601 with or without fractional seconds, 'Z' or offset; naive means UTC (as Mastodon).
 
     Deliberately not pydantic's datetime: it would turn a number (or "1700000000") into a date.
     """
@@ -145,6 +149,32 @@ class MStatus(_Model):
     language: Text | None = None
     visibility: Text | None = None
     edited_at: Timestamp | None = None
+
+    def relation_to(self, account_id: str, via: str | None = None) -> tuple[Relation | None, bool]:
+        """How this status relates to the account (the channel), strongest first; and whether it
+        mentions it. None: top-level and unrelated.
+
+        `via` is the notification type that delivered it: a `mention` notification is itself proof
+        of a mention, a `quote` notification proof of a quote (even when the quote is shallow).
+        """
+        mentions = via == "mention" or any(m.id == account_id for m in self.mentions)
+        quoted = self.quote.quoted_status if self.quote is not None else None
+        if self.account.id == account_id:
+            return Relation.OWN_POST, mentions
+        if via == "quote" or (quoted is not None and quoted.account.id == account_id):
+            return Relation.QUOTE, mentions
+        if self.in_reply_to_account_id == account_id:
+            return Relation.REPLY, mentions
+        if mentions:
+            return Relation.MENTION, mentions
+        if self.in_reply_to_id is not None:
+            return Relation.OTHER, mentions  # may sit deep in one of its threads: the sink decides
+        return None, mentions
+
+    def tag_names(self) -> tuple[str, ...]:
+        """Lower-case, without '#', de-duplicated in order."""
+        names = (t.name.lstrip("#").lower() for t in self.tags)
+        return tuple(dict.fromkeys(n for n in names if n))
 
 
 class MNotificationHead(_Model):

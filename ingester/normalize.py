@@ -1,4 +1,4 @@
-"""Mastodon payloads in, normalised events (`ingester.events`) out. Pure: no I/O, no clock, no state.
+"""Mastodon payloads in, normalised events (`ingester.events`) out. Pure: no I/O, clock or state.
 
 Three entry points, one per way a payload reaches us: a decoded stream message, a notification
 (stream or REST paging) and a status (REST timelines, thread context). Each returns a list:
@@ -6,8 +6,8 @@ zero or more events, or exactly one `DeadLetter` when the input cannot be normal
 raise on bad input — a hostile or broken server must not stop ingestion, and nothing is dropped
 silently: what we cannot read is kept aside with a short reason.
 
-Relation rules (how a status relates to the channel) live in `_relation`; the final engagement kind
-is derived in SQL once threads are resolved (see `events.Relation`).
+Relation rules (how a status relates to the channel) live in `MStatus.relation_to`; the final
+engagement kind is derived in SQL once threads are resolved (see `events.Relation`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from ingester.events import (
     Event,
     InteractionEvent,
     InteractionKind,
-    Relation,
     Source,
     StatusEvent,
 )
@@ -50,30 +49,14 @@ MAX_REASON_CHARS = 300
 # Stream events that carry nothing for engagement KPIs. The stream source itself reacts to
 # `notifications_merged` (it refetches notifications); the normaliser has nothing to emit for it.
 IGNORED_STREAM_EVENTS = frozenset(
-    {
-        "notifications_merged",
-        "filters_changed",
-        "announcement",
-        "announcement.reaction",
-        "announcement.delete",
-        "conversation",
-        "encrypted_message",
-    }
-)
+    {"notifications_merged", "filters_changed", "announcement", "announcement.reaction",
+     "announcement.delete", "conversation", "encrypted_message"}
+)  # fmt: skip
 # Notification types Mastodon sends that do not feed any KPI (PROTOCOL.md §7).
 IGNORED_NOTIFICATION_TYPES = frozenset(
-    {
-        "follow_request",
-        "poll",
-        "admin.sign_up",
-        "admin.report",
-        "severed_relationships",
-        "moderation_warning",
-        "annual_report",
-        "added_to_collection",
-        "collection_update",
-    }
-)
+    {"follow_request", "poll", "admin.sign_up", "admin.report", "severed_relationships",
+     "moderation_warning", "annual_report", "added_to_collection", "collection_update"}
+)  # fmt: skip
 STATUS_NOTIFICATION_TYPES = frozenset({"mention", "status", "quote"})
 EDIT_NOTIFICATION_TYPES = frozenset({"update", "quoted_update"})
 INTERACTION_NOTIFICATION_TYPES = {
@@ -81,6 +64,9 @@ INTERACTION_NOTIFICATION_TYPES = {
     "reblog": InteractionKind.REBLOG,
     "follow": InteractionKind.FOLLOW,
 }
+KNOWN_NOTIFICATION_TYPES = (
+    STATUS_NOTIFICATION_TYPES | EDIT_NOTIFICATION_TYPES | INTERACTION_NOTIFICATION_TYPES.keys()
+)
 
 _ID = TypeAdapter(Id)
 # Generic secret shapes only (`"access_token": "..."`, `Bearer ...`): payloads are not supposed to
@@ -90,7 +76,7 @@ _SCRUB = Redactor()
 
 @dataclass(frozen=True)
 class ChannelContext:
-    """The channel a payload was received for. `account_id`: the channel's account id on its server."""
+    """The channel a payload was received for; `account_id` is its account id on its own server."""
 
     channel: str
     account_id: str
@@ -128,16 +114,20 @@ def normalize_status(
 # -- dispatch ---------------------------------------------------------------------------------
 
 
-def _stream_event(msg: StreamEvent, ctx: ChannelContext, source: Source, at: datetime) -> list[Event]:
+def _stream_event(
+    msg: StreamEvent, ctx: ChannelContext, source: Source, at: datetime
+) -> list[Event]:
     payload = msg.payload
     match msg.event:
         case "update":
             return _status(payload, ctx, source, at)
         case "status.update":
-            return _edit(_validate_status(payload), ctx, source, at, via=None)
+            return _edit(MStatus.model_validate(payload), ctx, source, at, via=None)
         case "delete":
             status_id = _ID.validate_python(payload)
-            return [DeleteEvent(channel=ctx.channel, status_id=status_id, observed_at=at, source=source)]
+            return [
+                DeleteEvent(channel=ctx.channel, status_id=status_id, observed_at=at, source=source)
+            ]
         case "notification":
             return _notification(payload, ctx, source, at)
         case event if event in IGNORED_STREAM_EVENTS:
@@ -147,54 +137,56 @@ def _stream_event(msg: StreamEvent, ctx: ChannelContext, source: Source, at: dat
 
 
 def _status(payload: object, ctx: ChannelContext, source: Source, at: datetime) -> list[Event]:
-    return _status_events(_validate_status(payload), ctx, source, at, via=None)
+    return _status_events(MStatus.model_validate(payload), ctx, source, at, via=None)
 
 
-def _notification(payload: object, ctx: ChannelContext, source: Source, at: datetime) -> list[Event]:
+def _notification(
+    payload: object, ctx: ChannelContext, source: Source, at: datetime
+) -> list[Event]:
     if not isinstance(payload, dict):
         reason = f"notification: expected a JSON object, got {_kind(payload)}"
         return [_dead(ctx, source, at, reason, payload)]
     if "id" not in payload and ("group_key" in payload or "notification_groups" in payload):
         reason = "grouped notification (v2 shape) is not supported: page /api/v1/notifications"
         return [_dead(ctx, source, at, reason, payload)]
+    # Route on the type first: irrelevant types need not be valid beyond their id and type.
     kind = MNotificationHead.model_validate(payload).type
     if kind in IGNORED_NOTIFICATION_TYPES:
         return []
-    known = STATUS_NOTIFICATION_TYPES | EDIT_NOTIFICATION_TYPES | INTERACTION_NOTIFICATION_TYPES.keys()
-    if kind not in known:
+    if kind not in KNOWN_NOTIFICATION_TYPES:
         return [_dead(ctx, source, at, f"unknown notification type {kind!r}", payload)]
 
     n = MNotification.model_validate(payload)
-    if n.status is None and kind != "follow":
+    events: list[Event]
+    if kind == "follow":
+        events = [_interaction(n, None, ctx, source)]
+    elif n.status is None:
         # Real oddity (mastodon.social): `mention` notifications whose status is null.
         return [_dead(ctx, source, at, f"{kind} notification {n.id} without status", payload)]
-    events: list[Event]
-    if kind in STATUS_NOTIFICATION_TYPES:
-        assert n.status is not None
+    elif kind in STATUS_NOTIFICATION_TYPES:
         events = _status_events(n.status, ctx, source, at, via=kind)
     elif kind in EDIT_NOTIFICATION_TYPES:
-        assert n.status is not None
         events = _edit(n.status, ctx, source, at, via=kind)
     else:
-        events = [
-            InteractionEvent(
-                channel=ctx.channel,
-                notification_id=n.id,
-                occurred_at=n.created_at,
-                kind=INTERACTION_NOTIFICATION_TYPES[kind],
-                status_id=n.status.id if n.status is not None and kind != "follow" else None,
-                account=_account(n.account, ctx),
-                source=source,
-            )
-        ]
+        events = [_interaction(n, n.status.id, ctx, source)]
     return _with_gone(events, n.account, ctx, source, at)
 
 
+def _interaction(
+    n: MNotification, status_id: str | None, ctx: ChannelContext, source: Source
+) -> InteractionEvent:
+    return InteractionEvent(
+        channel=ctx.channel,
+        notification_id=n.id,  # favourites/boosts/follows have no id of their own
+        occurred_at=n.created_at,
+        kind=INTERACTION_NOTIFICATION_TYPES[n.type],
+        status_id=status_id,
+        account=_account(n.account, ctx),
+        source=source,
+    )
+
+
 # -- statuses ---------------------------------------------------------------------------------
-
-
-def _validate_status(payload: object) -> MStatus:
-    return MStatus.model_validate(payload)
 
 
 def _status_events(
@@ -204,19 +196,23 @@ def _status_events(
     return _with_gone([event] if event else [], s.account, ctx, source, at)
 
 
-def _edit(s: MStatus, ctx: ChannelContext, source: Source, at: datetime, via: str | None) -> list[Event]:
+def _edit(
+    s: MStatus, ctx: ChannelContext, source: Source, at: datetime, via: str | None
+) -> list[Event]:
     event = _status_event(s, ctx, source, via)
-    if event is None:
-        return _with_gone([], s.account, ctx, source, at)
-    # Without `edited_at` there is no version to record (pulse.edits needs it): store it as a status.
-    out: list[Event] = [EditEvent(status=event) if event.edited_at is not None else event]
+    out: list[Event] = []
+    if event is not None:
+        # Without `edited_at` there is no version to record (pulse.edits needs it): a plain status.
+        out.append(EditEvent(status=event) if event.edited_at is not None else event)
     return _with_gone(out, s.account, ctx, source, at)
 
 
-def _status_event(s: MStatus, ctx: ChannelContext, source: Source, via: str | None) -> StatusEvent | None:
+def _status_event(
+    s: MStatus, ctx: ChannelContext, source: Source, via: str | None
+) -> StatusEvent | None:
     if s.reblog is not None:
         return None  # boosts are counted from `reblog` notifications, not from timeline copies
-    relation, mentions_channel = _relation(s, ctx, via)
+    relation, mentions_channel = s.relation_to(ctx.account_id, via)
     if relation is None:
         return None  # top-level and unrelated: store nothing we do not need
     return StatusEvent(
@@ -230,35 +226,13 @@ def _status_event(s: MStatus, ctx: ChannelContext, source: Source, via: str | No
         quoted_id=s.quote.quoted_id if s.quote is not None else None,
         mentions_channel=mentions_channel,
         url=s.url,
-        tags=tuple(dict.fromkeys(t.name.lstrip("#").lower() for t in s.tags if t.name.lstrip("#"))),
+        tags=s.tag_names(),
         content=s.content,  # HTML as sent; the board escapes it
         language=s.language,
         visibility=s.visibility,
         edited_at=s.edited_at,
         source=source,
     )
-
-
-def _relation(s: MStatus, ctx: ChannelContext, via: str | None) -> tuple[Relation | None, bool]:
-    """How `s` relates to the channel, strongest first; and whether it mentions the channel.
-
-    `via` is the notification type that delivered it: a `mention` notification is itself proof of
-    a mention, a `quote` notification proof of a quote (even if the payload's quote is shallow).
-    """
-    me = ctx.account_id
-    mentions_channel = via == "mention" or any(m.id == me for m in s.mentions)
-    quoted = s.quote.quoted_status if s.quote is not None else None
-    if s.account.id == me:
-        return Relation.OWN_POST, mentions_channel
-    if via == "quote" or (quoted is not None and quoted.account.id == me):
-        return Relation.QUOTE, mentions_channel
-    if s.in_reply_to_account_id == me:
-        return Relation.REPLY, mentions_channel
-    if mentions_channel:
-        return Relation.MENTION, mentions_channel
-    if s.in_reply_to_id is not None:
-        return Relation.OTHER, mentions_channel  # may sit deep in a channel thread: the sink decides
-    return None, mentions_channel
 
 
 # -- accounts ---------------------------------------------------------------------------------
@@ -273,13 +247,14 @@ def _account(a: MAccount, ctx: ChannelContext) -> Account:
 def _with_gone(
     events: list[Event], a: MAccount, ctx: ChannelContext, source: Source, at: datetime
 ) -> list[Event]:
-    """Append an AccountGoneEvent (once) when the account is suspended: the sink purges after insert."""
+    """Append one AccountGoneEvent when the account is suspended (the sink purges after insert)."""
     if not a.suspended:
         return events
     key = _account(a, ctx).key
     if any(isinstance(e, AccountGoneEvent) and e.account_key == key for e in events):
         return events
-    return [*events, AccountGoneEvent(channel=ctx.channel, account_key=key, observed_at=at, source=source)]
+    gone = AccountGoneEvent(channel=ctx.channel, account_key=key, observed_at=at, source=source)
+    return [*events, gone]
 
 
 # -- failures ---------------------------------------------------------------------------------
@@ -306,11 +281,15 @@ def _guarded(
         return [_dead(ctx, source, at, f"{entity}: cannot normalise ({type(exc).__name__})", raw)]
 
 
-_MODEL_ENTITY = {"MStatus": "status", "MNotification": "notification", "MNotificationHead": "notification"}
+_MODEL_ENTITY = {
+    "MStatus": "status",
+    "MNotification": "notification",
+    "MNotificationHead": "notification",
+}
 
 
 def _entity_of(entity: str, exc: ValidationError) -> str:
-    """Name the model that failed ("status" inside a `status.update` frame), else the entry point."""
+    """Name the model that failed ("status" in a `status.update` frame), else the entry point."""
     return _MODEL_ENTITY.get(exc.title, entity)
 
 
@@ -343,7 +322,9 @@ def _dump(payload: object) -> str:
         return f"<unserialisable {_kind(payload)}>"
 
 
-def _dead(ctx: ChannelContext, source: Source, at: datetime, reason: str, payload: object) -> DeadLetter:
+def _dead(
+    ctx: ChannelContext, source: Source, at: datetime, reason: str, payload: object
+) -> DeadLetter:
     text = _cap(_text(_dump(payload)), MAX_DEAD_LETTER_BYTES)
     why = _text(_SCRUB.scrub(reason))[:MAX_REASON_CHARS] or "invalid input"
     return DeadLetter(
@@ -358,6 +339,7 @@ def _dead(ctx: ChannelContext, source: Source, at: datetime, reason: str, payloa
 __all__ = [
     "IGNORED_NOTIFICATION_TYPES",
     "IGNORED_STREAM_EVENTS",
+    "KNOWN_NOTIFICATION_TYPES",
     "MAX_DEAD_LETTER_BYTES",
     "ChannelContext",
     "normalize_notification",

@@ -23,7 +23,9 @@ WS_EVENTS = STREAMING / "websocket" / "events"
 SSE_EVENTS = STREAMING / "sse" / "events"
 SSE_RECORDED = STREAMING / "sse" / "recorded"
 
-WS_FRAME_FILES = sorted(p for p in WS_EVENTS.glob("*.json") if not p.name.endswith(".payload-decoded.json"))
+WS_FRAME_FILES = sorted(
+    p for p in WS_EVENTS.glob("*.json") if not p.name.endswith(".payload-decoded.json")
+)
 SSE_EVENT_FILES = sorted(SSE_EVENTS.glob("*.sse"))
 
 
@@ -67,7 +69,9 @@ def test_all_frames_jsonl_decodes_line_by_line_in_order() -> None:
     lines = (WS_EVENTS / "all-frames.jsonl").read_text().splitlines()
     messages = [decode_ws_frame(line) for line in lines]
     assert all(isinstance(m, StreamEvent) for m in messages)
-    assert [m.event for m in messages if isinstance(m, StreamEvent)] == [json.loads(l)["event"] for l in lines]
+    assert [m.event for m in messages if isinstance(m, StreamEvent)] == [
+        json.loads(line)["event"] for line in lines
+    ]
     assert len(messages) == 15
 
 
@@ -106,7 +110,9 @@ def test_pretty_printed_documentation_frames_decode_too(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((STREAMING / "websocket" / "errors").glob("ws-error-*.json")), ids=lambda p: p.name
+    "path",
+    sorted((STREAMING / "websocket" / "errors").glob("ws-error-*.json")),
+    ids=lambda p: p.name,
 )
 def test_error_frames_without_event_key_become_stream_errors(path: Path) -> None:
     frame = json.loads(path.read_text())
@@ -114,7 +120,9 @@ def test_error_frames_without_event_key_become_stream_errors(path: Path) -> None
 
 
 def test_unsubscribe_error_frame_has_no_status() -> None:
-    msg = decode_ws_frame((STREAMING / "websocket" / "errors" / "ws-error-unsubscribe.json").read_text())
+    msg = decode_ws_frame(
+        (STREAMING / "websocket" / "errors" / "ws-error-unsubscribe.json").read_text()
+    )
     assert msg == StreamError("Error unsubscribing from channel", None)
 
 
@@ -191,7 +199,11 @@ def test_recorded_user_stream_yields_its_six_events_in_order() -> None:
 
 @pytest.mark.parametrize(
     ("name", "events"),
-    [("direct.sse", ["conversation", "conversation"]), ("direct-2.sse", ["conversation"]), ("user-local.sse", ["update"])],
+    [
+        ("direct.sse", ["conversation", "conversation"]),
+        ("direct-2.sse", ["conversation"]),
+        ("user-local.sse", ["update"]),
+    ],
 )
 def test_other_recorded_sse_streams_decode_fully(name: str, events: list[str]) -> None:
     messages = sse_messages((SSE_RECORDED / name).read_text())
@@ -247,7 +259,9 @@ def test_sse_incomplete_event_at_end_of_stream_is_not_emitted() -> None:
     assert sse_messages("event: delete\ndata: 5") == []
 
 
-@pytest.mark.parametrize("path", sorted((STREAMING / "sse" / "errors").glob("*.http")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((STREAMING / "sse" / "errors").glob("*.http")), ids=lambda p: p.name
+)
 def test_sse_http_error_bodies_decode_to_stream_errors(path: Path) -> None:
     status, body = http_status_and_body(path)
     error = decode_error_body(body, status)
@@ -255,7 +269,9 @@ def test_sse_http_error_bodies_decode_to_stream_errors(path: Path) -> None:
 
 
 def test_non_json_error_body_keeps_its_first_line() -> None:
-    assert decode_error_body("<html>Bad Gateway</html>\n", 502) == StreamError("<html>Bad Gateway</html>", 502)
+    assert decode_error_body("<html>Bad Gateway</html>\n", 502) == StreamError(
+        "<html>Bad Gateway</html>", 502
+    )
     assert decode_error_body("", 401) == StreamError("empty response", 401)
 
 

@@ -1,9 +1,9 @@
-"""Hostile input: whatever a broken or malicious server sends, the normaliser never raises, and every
-input is accounted for — valid events, or exactly one dead letter with a reason.
+"""Hostile input: whatever a broken or malicious server sends, the normaliser never raises, and
+every input is accounted for — valid events, or exactly one dead letter with a reason.
 
-About 12,500 generated inputs in total (5 properties x 2,500): arbitrary JSON, mutated real payloads,
-truncated and byte-corrupted frames, unknown event and notification types, plus fixed giants
-(1 MB content, deep nesting).
+About 12,500 generated inputs in total (5 properties x 2,500): arbitrary JSON, mutated real
+payloads, truncated and byte-corrupted frames, unknown event and notification types, hostile names;
+plus fixed giants (1 MB content, deep nesting).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from ingester.events import (
     AccountGoneEvent,
@@ -34,8 +34,8 @@ from ingester.normalize import (
     MAX_DEAD_LETTER_BYTES,
     ChannelContext,
     normalize_notification,
-    normalize_stream,
     normalize_status,
+    normalize_stream,
 )
 from tests.conftest import MASTODON, TEST_SALT
 
@@ -44,7 +44,11 @@ CTX = ChannelContext(channel="amsterdam", account_id="117020565966271181", salt=
 HOSTILE = settings(
     max_examples=2500,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
 )
 EVENT_TYPES = (StatusEvent, InteractionEvent, EditEvent, DeleteEvent, AccountGoneEvent, DeadLetter)
 
@@ -81,7 +85,7 @@ def assert_accounted(events: list[Event]) -> None:
             assert len(event.content) <= MAX_CONTENT_CHARS
 
 
-# -- strategies ---------------------------------------------------------------------------------------
+# -- strategies ------------------------------------------------------------------------------------
 
 NASTY_TEXT = st.sampled_from(
     [
@@ -114,41 +118,106 @@ SCALARS = (
 )
 JSONISH = st.recursive(
     SCALARS,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 KNOWN_KEYS = st.sampled_from(
-    ["id", "type", "created_at", "account", "status", "uri", "url", "acct", "mentions", "tags", "quote",
-     "in_reply_to_id", "in_reply_to_account_id", "reblog", "content", "edited_at", "suspended", "name"]
+    [
+        "id",
+        "type",
+        "created_at",
+        "account",
+        "status",
+        "uri",
+        "url",
+        "acct",
+        "mentions",
+        "tags",
+        "quote",
+        "in_reply_to_id",
+        "in_reply_to_account_id",
+        "reblog",
+        "content",
+        "edited_at",
+        "suspended",
+        "name",
+    ]
 )
 NOTIFICATION_TYPES = st.sampled_from(
-    ["mention", "status", "quote", "favourite", "reblog", "follow", "update", "quoted_update", "poll",
-     "follow_request", "admin.sign_up", "admin.report", "moderation_warning", "annual_report",
-     "severed_relationships", "added_to_collection", "collection_update", "Mention", "mention ", "💥"]
+    [
+        "mention",
+        "status",
+        "quote",
+        "favourite",
+        "reblog",
+        "follow",
+        "update",
+        "quoted_update",
+        "poll",
+        "follow_request",
+        "admin.sign_up",
+        "admin.report",
+        "moderation_warning",
+        "annual_report",
+        "severed_relationships",
+        "added_to_collection",
+        "collection_update",
+        "Mention",
+        "mention ",
+        "💥",
+    ]
 ) | st.text(max_size=20)
 STREAM_EVENTS = st.sampled_from(
-    ["update", "status.update", "delete", "notification", "notifications_merged", "filters_changed",
-     "announcement", "announcement.reaction", "announcement.delete", "conversation", "encrypted_message",
-     "Update", "status.updated", ""]
+    [
+        "update",
+        "status.update",
+        "delete",
+        "notification",
+        "notifications_merged",
+        "filters_changed",
+        "announcement",
+        "announcement.reaction",
+        "announcement.delete",
+        "conversation",
+        "encrypted_message",
+        "Update",
+        "status.updated",
+        "",
+    ]
 ) | st.text(max_size=20)
 
 
 def _real_payloads() -> list[tuple[str, Any]]:
     entities = MASTODON / "entities"
     out: list[tuple[str, Any]] = []
-    for name in ["notification-mention.json", "notification-mention-reply.json", "notification-follow.json",
-                 "notification-mention-status-null.json", "notifications-page.json"]:
+    for name in [
+        "notification-mention.json",
+        "notification-mention-reply.json",
+        "notification-follow.json",
+        "notification-mention-status-null.json",
+        "notifications-page.json",
+    ]:
         data = json.loads((entities / name).read_text())
         out += [("notification", n) for n in (data if isinstance(data, list) else [data])]
-    for name in ["status-quote.json", "status-edited.json", "status-reply.json", "status-rich-remote.json",
-                 "status-reblog.json", "home-timeline-page.json"]:
+    for name in [
+        "status-quote.json",
+        "status-edited.json",
+        "status-reply.json",
+        "status-rich-remote.json",
+        "status-reblog.json",
+        "home-timeline-page.json",
+    ]:
         data = json.loads((entities / name).read_text())
         out += [("status", s) for s in (data if isinstance(data, list) else [data])]
     return out
 
 
 REAL = _real_payloads()
-FRAMES = (MASTODON / "streaming" / "websocket" / "events" / "all-frames.jsonl").read_text().splitlines()
+FRAMES = (
+    (MASTODON / "streaming" / "websocket" / "events" / "all-frames.jsonl").read_text().splitlines()
+)
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -194,7 +263,7 @@ def mutated_payloads(draw: st.DrawFn) -> tuple[str, Any]:
     return kind, doc
 
 
-# -- properties ---------------------------------------------------------------------------------------
+# -- properties ------------------------------------------------------------------------------------
 
 
 @HOSTILE
@@ -203,7 +272,9 @@ def test_arbitrary_json_never_raises_and_is_accounted_for(payload: Any, kind: st
     assert_accounted(normalize_status(payload, CTX, Source.REST, RECEIVED))
     assert_accounted(normalize_notification(payload, CTX, Source.REST, RECEIVED))
     if isinstance(payload, dict):
-        assert_accounted(normalize_notification({**payload, "type": kind}, CTX, Source.REST, RECEIVED))
+        assert_accounted(
+            normalize_notification({**payload, "type": kind}, CTX, Source.REST, RECEIVED)
+        )
 
 
 @HOSTILE
@@ -215,8 +286,15 @@ def test_mutated_real_payloads_never_raise_and_are_accounted_for(case: tuple[str
 
 
 @HOSTILE
-@given(frame=st.sampled_from(FRAMES), cut=st.integers(0, 4000), noise=st.binary(max_size=8), at=st.integers(0, 4000))
-def test_truncated_and_byte_corrupted_frames_never_raise(frame: str, cut: int, noise: bytes, at: int) -> None:
+@given(
+    frame=st.sampled_from(FRAMES),
+    cut=st.integers(0, 4000),
+    noise=st.binary(max_size=8),
+    at=st.integers(0, 4000),
+)
+def test_truncated_and_byte_corrupted_frames_never_raise(
+    frame: str, cut: int, noise: bytes, at: int
+) -> None:
     data = frame.encode("utf-8")
     data = data[: len(data) - cut] if cut < len(data) else data[:1]
     data = data[:at] + noise + data[at:]
@@ -230,7 +308,12 @@ def test_truncated_and_byte_corrupted_frames_never_raise(frame: str, cut: int, n
 
 
 @HOSTILE
-@given(event=STREAM_EVENTS, payload=JSONISH, as_json_text=st.booleans(), stream=st.lists(st.text(max_size=8), max_size=3))
+@given(
+    event=STREAM_EVENTS,
+    payload=JSONISH,
+    as_json_text=st.booleans(),
+    stream=st.lists(st.text(max_size=8), max_size=3),
+)
 def test_any_event_name_with_any_payload_never_raises(
     event: str, payload: Any, as_json_text: bool, stream: list[str]
 ) -> None:
@@ -242,11 +325,14 @@ def test_any_event_name_with_any_payload_never_raises(
 @HOSTILE
 @given(
     ids=st.lists(
-        st.integers(min_value=0, max_value=2**63) | st.from_regex(r"\A[0-9A-Za-z]{1,25}\Z") | st.text(max_size=25),
+        st.integers(min_value=0, max_value=2**63)
+        | st.from_regex(r"\A[0-9A-Za-z]{1,25}\Z")
+        | st.text(max_size=25),
         min_size=3,
         max_size=3,
     ),
-    created=st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat()) | st.text(max_size=30),
+    created=st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat())
+    | st.text(max_size=30),
     tag=NASTY_TEXT | st.text(max_size=40),
     acct=NASTY_TEXT | st.text(max_size=40),
 )
@@ -254,7 +340,9 @@ def test_out_of_order_ids_odd_dates_and_hostile_names_never_raise(
     ids: list[Any], created: str, tag: str, acct: str
 ) -> None:
     status = json.loads((MASTODON / "entities" / "notification-mention.json").read_text())["status"]
-    status.update(id=ids[0], in_reply_to_id=ids[1], in_reply_to_account_id=ids[2], created_at=created)
+    status.update(
+        id=ids[0], in_reply_to_id=ids[1], in_reply_to_account_id=ids[2], created_at=created
+    )
     status["tags"] = [{"name": tag}, {"name": "#" + tag.upper()}]
     status["account"]["acct"] = acct
     events = normalize_status(status, CTX, Source.REST, RECEIVED)
@@ -262,10 +350,12 @@ def test_out_of_order_ids_odd_dates_and_hostile_names_never_raise(
     for event in events:
         if isinstance(event, StatusEvent):
             assert all(t == t.lower() and not t.startswith("#") for t in event.tags)
-            assert event.account.acct == acct  # hostile handles are stored verbatim, never evaluated
+            assert (
+                event.account.acct == acct
+            )  # hostile handles are stored verbatim, never evaluated
 
 
-# -- fixed giants ---------------------------------------------------------------------------------------
+# -- fixed giants ----------------------------------------------------------------------------------
 
 
 def test_one_megabyte_content_is_a_dead_letter_not_a_crash() -> None:
@@ -273,7 +363,10 @@ def test_one_megabyte_content_is_a_dead_letter_not_a_crash() -> None:
     status["content"] = "<p>" + "a" * 1_000_000 + "</p>"
     frame = json.dumps({"stream": ["user"], "event": "update", "payload": json.dumps(status)})
     [dead] = normalize_stream(decode_ws_frame(frame), CTX, RECEIVED)
-    assert isinstance(dead, DeadLetter) and dead.reason == "status.content: longer than 100000 characters"
+    assert (
+        isinstance(dead, DeadLetter)
+        and dead.reason == "status.content: longer than 100000 characters"
+    )
     assert_accounted([dead])
 
 

@@ -29,8 +29,8 @@ from ingester.identity import account_identifier, account_key
 from ingester.normalize import (
     ChannelContext,
     normalize_notification,
-    normalize_stream,
     normalize_status,
+    normalize_stream,
 )
 from tests.conftest import MASTODON, TEST_SALT
 
@@ -86,21 +86,30 @@ def summary(events: list[Event]) -> list[str]:
     return out
 
 
-# -- golden sweep: every status and notification payload in shared/mastodon ---------------------------
+# -- golden sweep: every status and notification payload in shared/mastodon ------------------------
 
 NOTIFICATION_FILES = {
     "notification-mention.json": (LOCAL_46, ["mention 117020576916218297"]),
     "raw/notification-mention.mastodon-4.6.4.json": (LOCAL_46, ["mention 117020576916218297"]),
     "notification-mention-reply.json": (LOCAL_43, ["reply 113997373660195159"]),
-    "notification-mention-status-null.json": (SOCIAL, ["dead: mention notification 550622655 without status"]),
+    "notification-mention-status-null.json": (
+        SOCIAL,
+        ["dead: mention notification 550622655 without status"],
+    ),
     "notification-follow.json": (LOCAL_43, ["follow 19"]),
-    "notification-status.json": (LOCAL_46, []),  # a followed account posted, unrelated to the channel
+    "notification-status.json": (
+        LOCAL_46,
+        [],
+    ),  # a followed account posted, unrelated to the channel
     "notification-poll.json": (LOCAL_46, []),
     "notification-follow-request.json": (LOCAL_46, []),
     "notification-admin-sign-up.json": (LOCAL_46, []),
     "notification-moderation-warning.json": (LOCAL_43, []),
     "notifications-page-types-filter.json": (LOCAL_46, ["mention 117020577834177997"]),
-    "notifications-page.json": (LOCAL_43, ["mention 113997450952596818", "follow 19", "reply 113997373660195159"]),
+    "notifications-page.json": (
+        LOCAL_43,
+        ["mention 113997450952596818", "follow 19", "reply 113997373660195159"],
+    ),
     "raw/notifications-page.mastodon-4.3.0.json": (
         LOCAL_43,
         ["mention 113997450952596818", "follow 19", "reply 113997373660195159"],
@@ -217,12 +226,15 @@ def test_grouped_v2_notifications_are_rejected_with_a_reason(name: str) -> None:
     assert dead.reason.startswith("grouped notification (v2 shape) is not supported")
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in ENTITIES.glob("grouped-notifications-page*.json")))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in ENTITIES.glob("grouped-notifications-page*.json"))
+)
 def test_statuses_of_grouped_pages_still_normalise(name: str) -> None:
     for status in load(name)["statuses"]:
         assert_accounted(normalize_status(status, ctx(SOCIAL), Source.REST, RECEIVED))
         assert not any(
-            isinstance(e, DeadLetter) for e in normalize_status(status, ctx(SOCIAL), Source.REST, RECEIVED)
+            isinstance(e, DeadLetter)
+            for e in normalize_status(status, ctx(SOCIAL), Source.REST, RECEIVED)
         )
 
 
@@ -236,7 +248,11 @@ def test_every_recorded_stream_frame_normalises_without_a_dead_letter(line: str)
 
 
 def test_mention_notification_becomes_a_mention_status_with_a_pseudonymous_account() -> None:
-    event = only(normalize_notification(load("notification-mention.json"), ctx(LOCAL_46), Source.REST, RECEIVED))
+    event = only(
+        normalize_notification(
+            load("notification-mention.json"), ctx(LOCAL_46), Source.REST, RECEIVED
+        )
+    )
     assert event == StatusEvent(
         channel="amsterdam",
         status_id="117020576916218297",
@@ -259,7 +275,9 @@ def test_mention_notification_becomes_a_mention_status_with_a_pseudonymous_accou
 
 def test_mention_that_replies_to_the_channel_is_a_reply() -> None:
     event = only(
-        normalize_notification(load("notification-mention-reply.json"), ctx(LOCAL_43), Source.REST, RECEIVED)
+        normalize_notification(
+            load("notification-mention-reply.json"), ctx(LOCAL_43), Source.REST, RECEIVED
+        )
     )
     assert isinstance(event, StatusEvent)
     assert event.relation is Relation.REPLY
@@ -270,7 +288,9 @@ def test_mention_that_replies_to_the_channel_is_a_reply() -> None:
 
 def test_mention_with_null_status_is_one_dead_letter_with_the_payload_kept() -> None:
     dead = only(
-        normalize_notification(load("notification-mention-status-null.json"), ctx(SOCIAL), Source.REST, RECEIVED)
+        normalize_notification(
+            load("notification-mention-status-null.json"), ctx(SOCIAL), Source.REST, RECEIVED
+        )
     )
     assert isinstance(dead, DeadLetter)
     assert dead.reason == "mention notification 550622655 without status"
@@ -279,20 +299,32 @@ def test_mention_with_null_status_is_one_dead_letter_with_the_payload_kept() -> 
 
 
 def test_follow_notification_is_a_follow_interaction_without_status() -> None:
-    event = only(normalize_notification(load("notification-follow.json"), ctx(LOCAL_43), Source.REST, RECEIVED))
+    event = only(
+        normalize_notification(
+            load("notification-follow.json"), ctx(LOCAL_43), Source.REST, RECEIVED
+        )
+    )
     assert event == InteractionEvent(
         channel="amsterdam",
         notification_id="19",
         occurred_at=datetime(2025, 2, 13, 16, 10, 24, 248000, tzinfo=timezone.utc),
         kind=InteractionKind.FOLLOW,
         status_id=None,
-        account=Account(key=key("http://localhost:3000/users/admin"), acct="admin", url="http://localhost:3000/@admin"),
+        account=Account(
+            key=key("http://localhost:3000/users/admin"),
+            acct="admin",
+            url="http://localhost:3000/@admin",
+        ),
         source=Source.REST,
     )
 
 
-def test_documented_favourite_is_an_interaction_on_the_channel_status_at_notification_time() -> None:
-    mention, favourite = load_jsonc(ENTITIES / "docs-examples" / "notifications-v1-mention-and-favourite.jsonc")
+def test_documented_favourite_is_an_interaction_on_the_channel_status_at_notification_time() -> (
+    None
+):
+    mention, favourite = load_jsonc(
+        ENTITIES / "docs-examples" / "notifications-v1-mention-and-favourite.jsonc"
+    )
     event = only(normalize_notification(favourite, ctx(DOCS), Source.REST, RECEIVED))
     assert isinstance(event, InteractionEvent)
     assert (event.kind, event.notification_id, event.status_id) == (
@@ -308,8 +340,12 @@ def test_documented_favourite_is_an_interaction_on_the_channel_status_at_notific
 
 
 def test_reblog_notification_is_a_reblog_interaction() -> None:
-    _, favourite = load_jsonc(ENTITIES / "docs-examples" / "notifications-v1-mention-and-favourite.jsonc")
-    event = only(normalize_notification({**favourite, "type": "reblog"}, ctx(DOCS), Source.STREAM, RECEIVED))
+    _, favourite = load_jsonc(
+        ENTITIES / "docs-examples" / "notifications-v1-mention-and-favourite.jsonc"
+    )
+    event = only(
+        normalize_notification({**favourite, "type": "reblog"}, ctx(DOCS), Source.STREAM, RECEIVED)
+    )
     assert isinstance(event, InteractionEvent)
     assert (event.kind, event.status_id, event.source) == (
         InteractionKind.REBLOG,
@@ -322,7 +358,10 @@ def test_reblog_notification_is_a_reblog_interaction() -> None:
 def test_status_carrying_notification_with_null_status_is_a_dead_letter(kind: str) -> None:
     payload = {**load("notification-mention-status-null.json"), "type": kind}
     dead = only(normalize_notification(payload, ctx(SOCIAL), Source.REST, RECEIVED))
-    assert isinstance(dead, DeadLetter) and dead.reason == f"{kind} notification 550622655 without status"
+    assert (
+        isinstance(dead, DeadLetter)
+        and dead.reason == f"{kind} notification 550622655 without status"
+    )
 
 
 def test_status_update_frame_is_an_edit_with_edited_at() -> None:
@@ -345,12 +384,19 @@ def test_status_update_without_edited_at_is_stored_as_a_plain_status() -> None:
 def test_delete_frame_is_a_delete_observed_when_received() -> None:
     msg = decode_ws_frame((WS_EVENTS / "delete.json").read_text())
     assert normalize_stream(msg, ctx(STREAM_USER), RECEIVED) == [
-        DeleteEvent(channel="amsterdam", status_id="117024236332527350", observed_at=RECEIVED, source=Source.STREAM)
+        DeleteEvent(
+            channel="amsterdam",
+            status_id="117024236332527350",
+            observed_at=RECEIVED,
+            source=Source.STREAM,
+        )
     ]
 
 
 def test_quote_of_a_channel_status_is_a_quote_with_the_quoted_id() -> None:
-    status = load("status-quote.json")  # the recorded quote, as if the quoted post were the channel's
+    status = load(
+        "status-quote.json"
+    )  # the recorded quote, as if the quoted post were the channel's
     status["quote"]["quoted_status"]["account"]["id"] = LOCAL_46
     event = only(normalize_status(status, ctx(LOCAL_46), Source.REST, RECEIVED))
     assert isinstance(event, StatusEvent)
@@ -367,7 +413,9 @@ def test_quote_notification_is_a_quote_even_with_a_shallow_quote() -> None:
 
 
 def test_edited_status_from_rest_carries_its_edited_at() -> None:
-    event = only(normalize_status(load("status-edited.json"), ctx(LOCAL_46_AUTHOR_2), Source.REST, RECEIVED))
+    event = only(
+        normalize_status(load("status-edited.json"), ctx(LOCAL_46_AUTHOR_2), Source.REST, RECEIVED)
+    )
     assert isinstance(event, StatusEvent)
     assert event.edited_at == datetime(2026, 8, 1, 13, 54, 0, 695000, tzinfo=timezone.utc)
 
@@ -382,15 +430,21 @@ def test_update_notification_is_an_edit_of_a_status_the_channel_cares_about() ->
 
 
 def test_notification_via_user_notification_stream_is_a_reply() -> None:
-    msg = decode_ws_frame((WS_EVENTS / "notification-via-user-notification-stream.json").read_text())
+    msg = decode_ws_frame(
+        (WS_EVENTS / "notification-via-user-notification-stream.json").read_text()
+    )
     assert isinstance(msg, StreamEvent) and msg.stream == ("user:notification",)
     event = only(normalize_stream(msg, ctx(STREAM_USER), RECEIVED))
     assert isinstance(event, StatusEvent)
-    assert (event.status_id, event.relation, event.source) == ("117024236635443611", Relation.REPLY, Source.STREAM)
+    assert (event.status_id, event.relation, event.source) == (
+        "117024236635443611",
+        Relation.REPLY,
+        Source.STREAM,
+    )
     assert event.account.key == key("http://localhost:3000/ap/users/117020617532860042")
 
 
-# -- rules ------------------------------------------------------------------------------------------
+# -- rules -----------------------------------------------------------------------------------------
 
 
 def a_status(**changes: Any) -> dict[str, Any]:
@@ -406,13 +460,16 @@ def relation_of(status: dict[str, Any], account_id: str = LOCAL_46) -> Relation 
 
 
 def test_channel_answering_in_a_thread_is_still_an_own_post() -> None:
-    assert relation_of(a_status(in_reply_to_id="5", in_reply_to_account_id="77"), "117020565693913441") is (
-        Relation.OWN_POST
-    )
+    assert relation_of(
+        a_status(in_reply_to_id="5", in_reply_to_account_id="77"), "117020565693913441"
+    ) is (Relation.OWN_POST)
 
 
 def test_reply_to_someone_else_without_mention_is_kept_as_other_for_thread_resolution() -> None:
-    assert relation_of(a_status(mentions=[], in_reply_to_id="5", in_reply_to_account_id="77")) is Relation.OTHER
+    assert (
+        relation_of(a_status(mentions=[], in_reply_to_id="5", in_reply_to_account_id="77"))
+        is Relation.OTHER
+    )
 
 
 def test_unrelated_top_level_status_gives_no_event() -> None:
@@ -420,7 +477,12 @@ def test_unrelated_top_level_status_gives_no_event() -> None:
 
 
 def test_boosts_give_no_event_even_of_the_channel_itself() -> None:
-    assert normalize_status(load("status-reblog.json"), ctx("117020565966271181"), Source.REST, RECEIVED) == []
+    assert (
+        normalize_status(
+            load("status-reblog.json"), ctx("117020565966271181"), Source.REST, RECEIVED
+        )
+        == []
+    )
 
 
 def test_tags_are_lower_case_without_hash_and_deduplicated() -> None:
@@ -453,12 +515,17 @@ def test_numeric_ids_from_lenient_servers_become_strings() -> None:
     ("text", "expected"),
     [
         ("2026-08-01T13:51:39Z", datetime(2026, 8, 1, 13, 51, 39, tzinfo=timezone.utc)),
-        ("2026-08-01T13:51:39.123456Z", datetime(2026, 8, 1, 13, 51, 39, 123456, tzinfo=timezone.utc)),
+        (
+            "2026-08-01T13:51:39.123456Z",
+            datetime(2026, 8, 1, 13, 51, 39, 123456, tzinfo=timezone.utc),
+        ),
         ("2026-08-01T13:51:39", datetime(2026, 8, 1, 13, 51, 39, tzinfo=timezone.utc)),
         ("2026-08-01T15:51:39+02:00", datetime(2026, 8, 1, 13, 51, 39, tzinfo=timezone.utc)),
     ],
 )
-def test_datetimes_with_or_without_fraction_and_zone_are_read_as_utc(text: str, expected: datetime) -> None:
+def test_datetimes_with_or_without_fraction_and_zone_are_read_as_utc(
+    text: str, expected: datetime
+) -> None:
     event = only(normalize_status(a_status(created_at=text), ctx(LOCAL_46), Source.REST, RECEIVED))
     assert isinstance(event, StatusEvent) and event.created_at == expected
 
@@ -471,12 +538,20 @@ def test_datetimes_with_or_without_fraction_and_zone_are_read_as_utc(text: str, 
         (a_status(account=None), "status.account: expected a JSON object"),
         (a_status(content="x" * 100_001), "status.content: longer than 100000 characters"),
         (a_status(content="nul \x00 byte"), "status.content: contains a NUL character"),
-        (a_status(content="lone \ud800 surrogate"), "status.content: contains invalid unicode (lone surrogate)"),
-        (a_status(mentions=[{"id": ["x"]}]), "status.mentions[0].id: expected an id (string or integer)"),
+        (
+            a_status(content="lone \ud800 surrogate"),
+            "status.content: contains invalid unicode (lone surrogate)",
+        ),
+        (
+            a_status(mentions=[{"id": ["x"]}]),
+            "status.mentions[0].id: expected an id (string or integer)",
+        ),
         ([1, 2, 3], "status: expected a JSON object"),
     ],
 )
-def test_invalid_statuses_give_one_dead_letter_with_a_short_reason(payload: Any, reason: str) -> None:
+def test_invalid_statuses_give_one_dead_letter_with_a_short_reason(
+    payload: Any, reason: str
+) -> None:
     dead = only(normalize_status(payload, ctx(LOCAL_46), Source.REST, RECEIVED))
     assert isinstance(dead, DeadLetter)
     assert dead.reason == reason
@@ -492,7 +567,13 @@ def test_unknown_notification_type_is_a_dead_letter_naming_it() -> None:
 
 @pytest.mark.parametrize(
     "kind",
-    ["severed_relationships", "annual_report", "added_to_collection", "collection_update", "admin.report"],
+    [
+        "severed_relationships",
+        "annual_report",
+        "added_to_collection",
+        "collection_update",
+        "admin.report",
+    ],
 )
 def test_known_notification_types_without_kpi_value_give_no_event(kind: str) -> None:
     payload = {"id": "1", "type": kind, "created_at": "2026-01-01T00:00:00Z"}
@@ -501,39 +582,63 @@ def test_known_notification_types_without_kpi_value_give_no_event(kind: str) -> 
 
 def test_non_object_notification_is_a_dead_letter() -> None:
     dead = only(normalize_notification("oops", ctx(LOCAL_43), Source.REST, RECEIVED))
-    assert isinstance(dead, DeadLetter) and dead.reason == "notification: expected a JSON object, got string"
+    assert (
+        isinstance(dead, DeadLetter)
+        and dead.reason == "notification: expected a JSON object, got string"
+    )
 
 
 @pytest.mark.parametrize(
-    "event", ["notifications_merged", "filters_changed", "announcement", "conversation", "encrypted_message"]
+    "event",
+    [
+        "notifications_merged",
+        "filters_changed",
+        "announcement",
+        "conversation",
+        "encrypted_message",
+    ],
 )
 def test_stream_events_without_kpi_value_give_no_event(event: str) -> None:
     assert normalize_stream(StreamEvent(("user",), event, None), ctx(STREAM_USER), RECEIVED) == []
 
 
 def test_unknown_stream_event_is_a_dead_letter() -> None:
-    dead = only(normalize_stream(StreamEvent(("user",), "brand.new", "{}"), ctx(STREAM_USER), RECEIVED))
+    dead = only(
+        normalize_stream(StreamEvent(("user",), "brand.new", "{}"), ctx(STREAM_USER), RECEIVED)
+    )
     assert isinstance(dead, DeadLetter) and dead.reason == "unknown stream event 'brand.new'"
     assert dead.payload == "{}"
 
 
 def test_stream_error_gives_no_event_the_caller_logs_it() -> None:
-    assert normalize_stream(StreamError("Unknown stream type", 400), ctx(STREAM_USER), RECEIVED) == []
+    assert (
+        normalize_stream(StreamError("Unknown stream type", 400), ctx(STREAM_USER), RECEIVED) == []
+    )
 
 
 def test_malformed_frame_is_a_dead_letter_with_the_raw_text() -> None:
-    dead = only(normalize_stream(MalformedFrame("not valid JSON", "{nope"), ctx(STREAM_USER), RECEIVED))
+    dead = only(
+        normalize_stream(MalformedFrame("not valid JSON", "{nope"), ctx(STREAM_USER), RECEIVED)
+    )
     assert isinstance(dead, DeadLetter)
-    assert (dead.reason, dead.payload, dead.source) == ("malformed frame: not valid JSON", "{nope", Source.STREAM)
+    assert (dead.reason, dead.payload, dead.source) == (
+        "malformed frame: not valid JSON",
+        "{nope",
+        Source.STREAM,
+    )
 
 
 def test_delete_with_a_non_id_payload_is_a_dead_letter() -> None:
-    dead = only(normalize_stream(StreamEvent(("user",), "delete", {"id": 1}), ctx(STREAM_USER), RECEIVED))
+    dead = only(
+        normalize_stream(StreamEvent(("user",), "delete", {"id": 1}), ctx(STREAM_USER), RECEIVED)
+    )
     assert isinstance(dead, DeadLetter) and "expected an id" in dead.reason
 
 
 def test_dead_letter_payload_is_capped_at_64_kib() -> None:
-    dead = only(normalize_status(a_status(content="é" * 200_000), ctx(LOCAL_46), Source.REST, RECEIVED))
+    dead = only(
+        normalize_status(a_status(content="é" * 200_000), ctx(LOCAL_46), Source.REST, RECEIVED)
+    )
     assert isinstance(dead, DeadLetter)
     assert 60 * 1024 < len(dead.payload.encode("utf-8")) <= 64 * 1024
     assert dead.payload.endswith("[truncated]")
@@ -548,11 +653,13 @@ def test_tokens_in_a_dead_letter_payload_are_redacted() -> None:
 def test_salt_never_appears_in_the_context_repr_or_any_event() -> None:
     context = ctx(LOCAL_46)
     assert TEST_SALT not in repr(context)
-    events = normalize_notification(load("notification-mention.json"), context, Source.REST, RECEIVED)
+    events = normalize_notification(
+        load("notification-mention.json"), context, Source.REST, RECEIVED
+    )
     assert TEST_SALT not in json.dumps([e.model_dump(mode="json") for e in events])
 
 
-# -- identity ---------------------------------------------------------------------------------------
+# -- identity --------------------------------------------------------------------------------------
 
 
 def test_account_key_is_deterministic_64_hex_and_depends_on_the_salt() -> None:
@@ -577,7 +684,7 @@ def test_account_identifier_prefers_uri_then_url_then_namespaced_handle() -> Non
     assert account_identifier(None, None, None) is None
 
 
-# -- coverage of the shared folder -------------------------------------------------------------------
+# -- coverage of the shared folder -----------------------------------------------------------------
 
 COVERED_ELSEWHERE = {
     "context.json",
