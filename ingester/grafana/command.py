@@ -1,0 +1,101 @@
+"""`ingester grafana …`: push the boards to a running Grafana, create Grafana's database login,
+regenerate the provisioning files."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from ingester.grafana import alerts
+
+grafana_app = typer.Typer(help="Grafana boards, alerts and the reader login.", no_args_is_help=True)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"ingester: {message}", err=True)
+    return typer.Exit(code)
+
+
+@grafana_app.command("push")
+def push_command(
+    url: Annotated[str, typer.Option(help="Grafana base URL, e.g. https://grafana.example.org")],
+    db_host: Annotated[str, typer.Option(help="host:port of PostgreSQL as Grafana reaches it")],
+    db_name: Annotated[str, typer.Option(help="database name")] = "pulse",
+    db_user: Annotated[str, typer.Option(help="the pulse_reader login Grafana uses")] = "grafana_reader",
+    db_sslmode: Annotated[str, typer.Option(help="disable | require | verify-ca | verify-full")] = "require",
+    token: Annotated[str | None, typer.Option(envvar="GRAFANA_TOKEN", show_envvar=True,
+                                              help="service account token (preferred)")] = None,
+    basic_auth: Annotated[str | None, typer.Option(envvar="GRAFANA_BASIC_AUTH", show_envvar=True,
+                                                   help="user:password instead of a token")] = None,
+    engagement_share: Annotated[float, typer.Option(help="'Engagement dropped' threshold")] = alerts.DEFAULT_ENGAGEMENT_SHARE,
+    alert_email: Annotated[str | None, typer.Option(help="send alerts to these addresses (comma-separated)")] = None,
+    alert_webhook: Annotated[str | None, typer.Option(help="send alerts to this webhook URL")] = None,
+) -> None:
+    """Upload the datasource, dashboards (folder "Praatmee Pulse") and alert rules; safe to repeat.
+
+    The database password comes from PULSE_GRAFANA_DB_PASSWORD, never from the command line.
+    """
+    from grafana_client import GrafanaApi
+
+    from ingester.grafana.datasource import Connection
+    from ingester.grafana.push import Contact, PushError, push
+
+    if not url.startswith(("http://", "https://")):
+        raise _fail("--url: must start with http:// or https://", 2)
+    if (token is None) == (basic_auth is None):
+        raise _fail("GRAFANA_TOKEN: give exactly one of --token or --basic-auth", 2)
+    if basic_auth is not None and ":" not in basic_auth:
+        raise _fail("GRAFANA_BASIC_AUTH: expected user:password", 2)
+    if not 0 < engagement_share < 1:
+        raise _fail("--engagement-share: must be between 0 and 1", 2)
+    if alert_email and alert_webhook:
+        raise _fail("--alert-email/--alert-webhook: choose one", 2)
+    password = os.environ.get("PULSE_GRAFANA_DB_PASSWORD", "")
+    if not password:
+        raise _fail("PULSE_GRAFANA_DB_PASSWORD: missing (required)", 2)
+    credential: str | tuple[str, str] = token if token is not None else tuple(basic_auth.split(":", 1))  # type: ignore[union-attr,assignment]
+    api = GrafanaApi.from_url(url, credential=credential, timeout=30.0)
+    contact = (Contact("email", alert_email) if alert_email
+               else Contact("webhook", alert_webhook) if alert_webhook else None)
+    try:
+        report = push(api, Connection(db_host, db_name, db_user, password, db_sslmode),
+                      engagement_share=engagement_share, contact=contact)
+    except PushError as exc:
+        raise _fail(f"grafana push: {exc}", 1) from None
+    for line in report.lines():
+        typer.echo(line)
+
+
+@grafana_app.command("reader-login")
+def reader_login_command() -> None:
+    """Create or update Grafana's database login (PULSE_GRAFANA_DB_USER, in role pulse_reader)."""
+    import psycopg
+
+    from ingester.grafana.login import ensure_reader_login, load
+
+    cfg = load()  # SettingsError -> exit 2 in ingester.cli.main
+    try:
+        created = ensure_reader_login(cfg.database_url.get_secret_value(), cfg.pulse_grafana_db_user,
+                                      cfg.pulse_grafana_db_password.get_secret_value())
+    except psycopg.Error as exc:
+        msg = exc.diag.message_primary if getattr(exc, "diag", None) and exc.diag.message_primary else type(exc).__name__
+        raise _fail(f"reader-login: {msg}", 1) from None
+    typer.echo(f"{'created' if created else 'updated'} login {cfg.pulse_grafana_db_user} in role pulse_reader")
+
+
+@grafana_app.command("build")
+def build_command(
+    check: Annotated[bool, typer.Option(help="fail if the committed files are stale")] = False,
+    engagement_share: Annotated[float, typer.Option()] = alerts.DEFAULT_ENGAGEMENT_SHARE,
+) -> None:
+    """Regenerate grafana/provisioning/ (same as `python -m ingester.grafana.build`)."""
+    from ingester.grafana.build import main
+
+    args = ["--engagement-share", str(engagement_share)] + (["--check"] if check else [])
+    raise typer.Exit(main(args))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(grafana_app, name="grafana")
