@@ -74,13 +74,18 @@ def reader_login_command() -> None:
     import psycopg
 
     from ingester.grafana.login import ensure_reader_login, load
+    from ingester.settings import SettingsError
 
-    cfg = load()  # SettingsError -> exit 2 in ingester.cli.main
+    try:
+        cfg = load()
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from None
     try:
         created = ensure_reader_login(cfg.database_url.get_secret_value(), cfg.pulse_grafana_db_user,
                                       cfg.pulse_grafana_db_password.get_secret_value())
     except psycopg.Error as exc:
-        msg = exc.diag.message_primary if getattr(exc, "diag", None) and exc.diag.message_primary else type(exc).__name__
+        # message_primary never contains the password (CREATE ROLE errors name the role only)
+        msg = exc.diag.message_primary or str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _fail(f"reader-login: {msg}", 1) from None
     typer.echo(f"{'created' if created else 'updated'} login {cfg.pulse_grafana_db_user} in role pulse_reader")
 
