@@ -1,0 +1,223 @@
+"""`ingester export {summary,posts,activity,engagements}`: KPI data as CSV or JSON Lines for data staff.
+
+Streams with COPY, so memory stays flat however large the range. Times are written with their UTC
+offset in the configured timezone (the session TimeZone is set to `pulse.config` 'timezone'), and
+bare dates in --from/--to mean local midnight there. CSV has a header row; JSON is JSON Lines (one
+object per line: streams, and `jq -s` makes an array of it). Bad input prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+from zoneinfo import ZoneInfo
+
+import psycopg
+import typer
+from psycopg import sql
+
+from ingester.settings import SettingsError, database_url_only
+
+
+class What(StrEnum):
+    SUMMARY = "summary"
+    POSTS = "posts"
+    ACTIVITY = "activity"
+    ENGAGEMENTS = "engagements"
+
+
+class Period(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+
+
+class OutputFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+class ExportError(Exception):
+    """Input the user can fix; `str()` is one line."""
+
+
+def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
+    """ISO date (local midnight) or ISO date-time (local time unless it carries an offset)."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            return datetime(d.year, d.month, d.day, tzinfo=tz)
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ExportError(
+            f"{option}: {text!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM[+01:00])"
+        ) from None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+
+
+def build_query(
+    what: What, start: datetime, end: datetime, channel: str | None, period: Period | None
+) -> sql.Composed:
+    """The SELECT behind each export, with the values bound client-side (COPY takes no parameters)."""
+    f, t, ch = sql.Literal(start), sql.Literal(end), sql.Literal(channel)
+    if what is What.POSTS:
+        return sql.SQL(
+            "SELECT * FROM kpi.post_stats WHERE posted_at >= {f} AND posted_at < {t}"
+            " AND ({ch}::text IS NULL OR channel = {ch}) ORDER BY posted_at, channel, post_id"
+        ).format(f=f, t=t, ch=ch)
+    if what is What.ENGAGEMENTS:
+        return sql.SQL(
+            "SELECT * FROM kpi.engagements WHERE occurred_at >= {f} AND occurred_at < {t}"
+            " AND ({ch}::text IS NULL OR channel = {ch}) ORDER BY occurred_at, channel, source_id"
+        ).format(f=f, t=t, ch=ch)
+    if what is What.ACTIVITY:
+        p = sql.Literal((period or Period.DAY).value)
+        return sql.SQL("SELECT * FROM kpi.activity({f}, {t}, {p}, {ch})").format(f=f, t=t, p=p, ch=ch)
+    if period is None:  # one row for the whole range
+        return sql.SQL(
+            "SELECT {f}::timestamptz AS period_start, {t}::timestamptz AS period_end, s.*"
+            " FROM kpi.summary({f}, {t}, {ch}) s"
+        ).format(f=f, t=t, ch=ch)
+    # one exact summary per local period (never summed from buckets), clipped to [from, to)
+    return sql.SQL(
+        """SELECT greatest(b, {f}) AS period_start, least(b + {step}, {t}) AS period_end, s.*
+             FROM generate_series(date_trunc({p}, {f}::timestamptz, current_setting('TimeZone')),
+                                  {t}::timestamptz - interval '1 microsecond', {step}) AS b,
+                  LATERAL kpi.summary(greatest(b, {f}), least(b + {step}, {t}), {ch}) s
+            ORDER BY b"""
+    ).format(
+        f=f, t=t, ch=ch, p=sql.Literal(period.value), step=sql.Literal(f"1 {period.value}")
+    )
+
+
+class _Progress:
+    """Rows so far on stderr, at most once a second, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.rows, self._last = enabled, 0, time.monotonic()
+
+    def add(self, rows: int) -> None:
+        self.rows += rows
+        now = time.monotonic()
+        if self.enabled and now - self._last >= 1.0:
+            self._last = now
+            sys.stderr.write(f"\rexported {self.rows:,} rows")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\rexported {self.rows:,} rows\n")
+
+
+def stream(
+    conn: psycopg.Connection, query: sql.Composed, fmt: OutputFormat, out: BinaryIO,
+    progress: _Progress,
+) -> None:
+    with conn.cursor() as cur:
+        if fmt is OutputFormat.CSV:
+            copy_sql = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')")
+            with cur.copy(copy_sql.format(query)) as copy:
+                header = True
+                for chunk in copy:
+                    data = bytes(chunk)
+                    out.write(data)
+                    progress.add(data.count(b"\n") - (1 if header else 0))
+                    header = False
+        else:
+            # COPY text format escapes backslashes; let psycopg decode each row back to plain JSON.
+            copy_sql = sql.SQL(
+                "COPY (SELECT row_to_json(q)::text FROM ({}) q) TO STDOUT WITH (ENCODING 'UTF8')"
+            )
+            with cur.copy(copy_sql.format(query)) as copy:
+                copy.set_types(["text"])
+                for (line,) in copy.rows():
+                    out.write(line.encode("utf-8") + b"\n")
+                    progress.add(1)
+    progress.done()
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[BinaryIO]:
+    if path is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    try:
+        fh = path.open("wb")
+    except OSError as exc:
+        raise ExportError(f"-o: cannot write {path} ({exc.strerror})") from None
+    with fh:
+        yield fh
+
+
+def run_export(
+    dsn: str, what: What, start_text: str, end_text: str, *, period: Period | None = None,
+    channel: str | None = None, fmt: OutputFormat = OutputFormat.CSV, output: Path | None = None,
+    progress: bool = False,
+) -> int:
+    """Validate, then stream the export; returns the number of data rows written."""
+    try:
+        conn = psycopg.connect(dsn, autocommit=True)
+    except psycopg.OperationalError:
+        raise ExportError("DATABASE_URL: cannot connect to the database") from None
+    with conn:
+        tz_name = conn.execute("SELECT pulse.timezone()").fetchone()[0]  # type: ignore[index]
+        tz = ZoneInfo(tz_name)
+        start = parse_instant(start_text, tz, "--from")
+        end = parse_instant(end_text, tz, "--to")
+        if start >= end:
+            raise ExportError(f"--from must be before --to (got {start.isoformat()} .. {end.isoformat()})")
+        if channel is not None:
+            known = [r[0] for r in conn.execute("SELECT channel FROM pulse.channels ORDER BY 1")]
+            if channel not in known:
+                raise ExportError(
+                    f"--channel: unknown channel {channel!r} (known: {', '.join(known) or 'none'})"
+                )
+        if period is not None and what in (What.POSTS, What.ENGAGEMENTS):
+            raise ExportError(f"--period applies to summary and activity, not {what.value}")
+        conn.execute("SELECT set_config('TimeZone', %s, false), set_config('DateStyle', 'ISO, YMD', false)",
+                     (tz_name,))
+        query = build_query(what, start, end, channel, period)
+        meter = _Progress(progress)
+        with _output(output) as out:
+            stream(conn, query, fmt, out, meter)
+        return meter.rows
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"ingester: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def export(
+    what: What = typer.Argument(..., help="summary | posts | activity | engagements"),
+    start: str = typer.Option(..., "--from", help="Start (inclusive): YYYY-MM-DD (local midnight) or ISO date-time"),
+    end: str = typer.Option(..., "--to", help="End (exclusive): YYYY-MM-DD or ISO date-time"),
+    period: Period | None = typer.Option(None, "--period", help="summary/activity per hour, day or week (local)"),
+    channel: str | None = typer.Option(None, "--channel", help="Only this channel"),
+    fmt: OutputFormat = typer.Option(OutputFormat.CSV, "--format", help="csv (with header) or json (JSON Lines)"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE instead of stdout"),
+) -> None:
+    """Export KPIs as CSV or JSON Lines (UTF-8, times with offset in the configured timezone)."""
+    try:
+        dsn = database_url_only()
+        run_export(dsn, what, start, end, period=period, channel=channel, fmt=fmt, output=output,
+                   progress=sys.stderr.isatty())
+    except SettingsError as exc:
+        _fail(str(exc))
+    except ExportError as exc:
+        _fail(str(exc))
+    except psycopg.Error as exc:
+        typer.echo(f"ingester: export failed: {exc.diag.message_primary or type(exc).__name__}", err=True)
+        raise typer.Exit(1) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
