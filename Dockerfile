@@ -1,0 +1,21 @@
+# The ingester image: `ingester migrate`, `ingester run`, `ingester grafana ...`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+# Editable install: the migrate runner reads schema/ next to the package (ingester/migrate.py).
+COPY pyproject.toml README.md ./
+COPY ingester ./ingester
+COPY schema ./schema
+RUN pip install -e . \
+ && useradd --system --uid 10001 --home-dir /app pulse
+
+USER pulse
+EXPOSE 9108
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=4 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=3)"
+CMD ["ingester", "run", "--simulate"]
