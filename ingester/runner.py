@@ -16,6 +16,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_ra
 
 from ingester import store
 from ingester.batcher import Batcher
+from ingester.observability import Metrics, serve_metrics
+from ingester.retention import RetentionSettings, retention_loop
 from ingester.service import ChannelRunner, Fatal, ServiceConfig
 from ingester.sink import Sink
 
@@ -57,10 +59,12 @@ async def connect_pool(dsn: str, *, attempts: int | None = None) -> asyncpg.Pool
 
 
 class Service:
-    def __init__(self, cfg: ServiceConfig) -> None:
+    def __init__(self, cfg: ServiceConfig, retention: RetentionSettings | None = None) -> None:
         self.cfg = cfg
+        self.retention = retention
         self.runners: list[ChannelRunner] = []
         self.batcher: Batcher | None = None
+        self.metrics = Metrics()
 
     async def run(self, stop: asyncio.Event) -> Summary:
         """Run until `stop` is set; raise Fatal for a cause no retry can fix."""
@@ -70,15 +74,31 @@ class Service:
             raise Fatal("DATABASE_URL: the database rejected the password") from None
         except asyncpg.InvalidCatalogNameError:
             raise Fatal("DATABASE_URL: the database does not exist (run `ingester migrate` against an existing database)") from None
+        web = None
         try:
+            if self.cfg.metrics_port is not None:
+                web = await serve_metrics(self.metrics, self.cfg.metrics_port)
             sink = Sink(pool)
             self.batcher = batcher = Batcher(sink, batch_size=self.cfg.batch_size, max_age=self.cfg.batch_max_age)
             batch_task = asyncio.create_task(batcher.run(), name="batcher")
             cursors = await store.load_cursors(pool)
-            self.runners = [ChannelRunner(ch, self.cfg, pool, batcher) for ch in self.cfg.channels]
+            self.runners = [ChannelRunner(ch, self.cfg, pool, batcher, self.metrics) for ch in self.cfg.channels]
             for r in self.runners:
                 await r.prepare(cursors)
             tasks = [asyncio.create_task(r.run(), name=f"channel:{r.ch.name}") for r in self.runners]
+            if self.retention is not None:
+                tasks.append(
+                    asyncio.create_task(
+                        retention_loop(
+                            pool,
+                            self.retention.every_seconds,
+                            self.retention,
+                            first_delay=60.0,
+                            on_result=self.metrics.retention_applied,
+                        ),
+                        name="retention",
+                    )
+                )
             stopper = asyncio.create_task(stop.wait(), name="stop")
             try:
                 done, _ = await asyncio.wait([*tasks, stopper, batch_task], return_when=asyncio.FIRST_COMPLETED)
@@ -94,6 +114,8 @@ class Service:
                 await asyncio.gather(batch_task, return_exceptions=True)
             return self.summary()
         finally:
+            if web is not None:
+                await web.cleanup()
             await pool.close()
 
     def summary(self) -> Summary:

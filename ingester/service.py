@@ -22,6 +22,7 @@ from ingester.events import Event
 from ingester.frames import StreamError, StreamEvent, decode_ws_frame
 from ingester.identity import account_key
 from ingester.normalize import ChannelContext, normalize_stream
+from ingester.observability import Metrics
 from ingester.settings import ChannelSettings, Settings
 from ingester.sink import CursorMark, Sink
 from ingester.sources.catchup import CatchUp
@@ -48,6 +49,7 @@ class ServiceConfig:
     idle_timeout: float = 90.0
     backfill_since: date | None = None
     heartbeat_seconds: float = 5.0
+    metrics_port: int | None = 9108  # None: no /metrics server (tests that run several services)
 
     @classmethod
     def from_settings(cls, s: Settings) -> ServiceConfig:
@@ -60,6 +62,7 @@ class ServiceConfig:
             reconcile_seconds=s.pulse_reconcile_seconds,
             idle_timeout=s.pulse_idle_timeout_seconds,
             backfill_since=s.pulse_backfill_since,
+            metrics_port=s.pulse_metrics_port,
         )
 
 
@@ -71,8 +74,11 @@ class Counters:
 
 
 class ChannelRunner:
-    def __init__(self, ch: ChannelSettings, cfg: ServiceConfig, pool: asyncpg.Pool, batcher: Batcher) -> None:
+    def __init__(
+        self, ch: ChannelSettings, cfg: ServiceConfig, pool: asyncpg.Pool, batcher: Batcher, metrics: Metrics
+    ) -> None:
         self.ch = ch
+        self.metrics = metrics
         self.cfg = cfg
         self.pool = pool
         self.batcher = batcher
@@ -114,14 +120,20 @@ class ChannelRunner:
             on_disconnected=self._on_disconnected,
         )
         # After a restart (or kill -9) anything may have happened since our last heartbeat.
-        self._gap_since = await store.last_heartbeat(self.pool, self.ch.name)
+        self._gap_since = await store.last_alive(self.pool, self.ch.name)
         log.info("channel ready", channel=self.ch.name, acct=me.get("acct"), streaming=streaming)
 
     async def _put(self, item: Event | CursorMark) -> None:
-        if not isinstance(item, CursorMark):
+        if isinstance(item, CursorMark):
+            self.metrics.catchup_page(self.ch.name)
+        else:
             self.counters.events[item.type] += 1
+            # The batcher never drops (it retries until the database takes the batch), so an event
+            # handed over here is an event that will be written.
+            self.metrics.event_written(self.ch.name, item.type)
             if item.type == "dead_letter":
                 self.counters.dead_letters += 1
+                self.metrics.dead_letter(self.ch.name)
         await self.batcher.put(item)
 
     async def _on_text(self, text: str, received: float) -> None:
@@ -140,9 +152,12 @@ class ChannelRunner:
         self.last_event_at = now
 
     def _on_connected(self) -> None:
+        self.metrics.set_stream_connected(self.ch.name, True)
         self._trigger.set()
 
     def _on_disconnected(self, reason: str) -> None:
+        self.metrics.set_stream_connected(self.ch.name, False)
+        self.metrics.reconnected(self.ch.name)
         if self._gap_since is None:
             self._gap_since = datetime.now(timezone.utc)
 
@@ -156,10 +171,19 @@ class ChannelRunner:
             self._trigger.clear()
             gap, self._gap_since = self._gap_since, None
             started = time.monotonic()
+            self.metrics.catchup_run(self.ch.name)
+            self.metrics.set_catching_up(self.ch.name, True)
             try:
                 await self.catchup.run(gap_since=gap)
             except RestFatal as exc:
                 raise Fatal(f"channel {self.ch.name}: {exc}") from None
+            except Exception:  # noqa: BLE001 - a bug or odd answer must not stop ingestion
+                log.exception("catch-up failed; the next run starts again from the durable cursors", channel=self.ch.name)
+                self._gap_since = self._gap_since or gap
+                await asyncio.sleep(5)
+                continue
+            finally:
+                self.metrics.set_catching_up(self.ch.name, False)
             log.info(
                 "catch-up done",
                 channel=self.ch.name,
@@ -187,6 +211,9 @@ class ChannelRunner:
                 "spool_depth": self.batcher.depth(),
                 "ratelimit_remaining": self.rest.rate.remaining,
             }
+            if self.rest.rate.remaining is not None:
+                self.metrics.set_ratelimit_remaining(self.ch.name, self.rest.rate.remaining)
+            self.metrics.set_spool_depth(self.batcher.depth())
             try:
                 await store.write_heartbeat(self.pool, row)
             except (OSError, asyncpg.PostgresError) as exc:

@@ -43,7 +43,8 @@ def run(
     ),
 ) -> None:
     """Run the ingester in the foreground until SIGTERM/SIGINT (then flush, save cursors, exit 0)."""
-    from ingester.observe import setup_logging
+    from ingester.observability import configure_logging
+    from ingester.redact import Redactor
     from ingester.runner import Service
     from ingester.service import Fatal, ServiceConfig
 
@@ -52,12 +53,13 @@ def run(
 
         sys.exit(run_with_simulator())
     settings = _settings()
-    redactor = setup_logging(settings)
+    redactor = Redactor.from_settings(settings)
+    configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
     cfg = ServiceConfig.from_settings(settings)
     try:
-        summary = asyncio.run(_until_signal(Service(cfg).run))
+        summary = asyncio.run(_until_signal(Service(cfg, settings.retention()).run))
     except Fatal as exc:
-        _fail(redactor(str(exc)), 3)
+        _fail(redactor.scrub(str(exc)), 3)
     typer.echo(f"ingester: {summary.line()}")  # type: ignore[attr-defined]
 
 

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     pulse_idle_timeout_seconds: float = Field(default=90.0, gt=0)
     pulse_metrics_port: int = Field(default=9108, ge=0, le=65535)
     pulse_log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    pulse_text_retention_days: int = Field(default=180, ge=1, description="Reply text kept this long")
+    pulse_other_retention_days: int = Field(default=7, ge=1)
+    pulse_dead_letter_retention_days: int = Field(default=30, ge=1)
+    pulse_heartbeat_retention_days: int = Field(default=30, ge=1)
+    pulse_retention_every_seconds: float = Field(default=3600.0, gt=0)
+    pulse_formats: str | None = Field(
+        default=None, description='Hashtag-to-format map as JSON, e.g. {"QenA": "qa"} (defaults built in)'
+    )
 
     @field_validator("pulse_hashtags", mode="before")
     @classmethod
@@ -186,6 +194,17 @@ class Settings(BaseSettings):
     def sink(self) -> SinkSettings:
         return SinkSettings(
             batch_size=self.pulse_batch_size, batch_max_age_ms=self.pulse_batch_max_age_ms
+        )
+
+    def retention(self) -> Any:
+        from ingester.retention import RetentionSettings
+
+        return RetentionSettings(
+            text_days=self.pulse_text_retention_days,
+            other_days=self.pulse_other_retention_days,
+            dead_letter_days=self.pulse_dead_letter_retention_days,
+            heartbeat_days=self.pulse_heartbeat_retention_days,
+            every_seconds=self.pulse_retention_every_seconds,
         )
 
     def dsn(self) -> str:

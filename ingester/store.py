@@ -78,6 +78,29 @@ async def last_heartbeat(pool: asyncpg.Pool, channel: str) -> datetime | None:
     return await pool.fetchval("SELECT max(at) FROM pulse.heartbeats WHERE channel = $1", channel)
 
 
+async def last_alive(pool: asyncpg.Pool, channel: str) -> datetime | None:
+    """The last moment this channel's ingester is known to have run: its newest heartbeat, or (if it
+    died before writing one) the newest status it stored. A restart treats everything since as a gap."""
+    return await pool.fetchval(
+        """SELECT greatest((SELECT max(at) FROM pulse.heartbeats WHERE channel = $1),
+                           (SELECT max(created_at) FROM pulse.statuses WHERE channel = $1))""",
+        channel,
+    )
+
+
+async def unthreaded_since(pool: asyncpg.Pool, channel: str, since: datetime) -> list[str]:
+    """Other accounts' statuses outside the channel's threads (mentions, quotes) created since `since`.
+    Thread polling re-reads threads; these can only be re-checked one by one."""
+    rows = await pool.fetch(
+        """SELECT status_id FROM pulse.statuses
+            WHERE channel = $1 AND created_at >= $2 AND relation IN ('mention', 'quote', 'reply')
+              AND thread_root_id IS NULL
+            ORDER BY created_at""",
+        channel, since,
+    )
+    return [r["status_id"] for r in rows]
+
+
 async def write_heartbeat(pool: asyncpg.Pool, row: dict[str, Any]) -> None:
     """Insert one heartbeat row; keys are `pulse.heartbeats` columns (`channel` and `at` required)."""
     unknown = set(row) - set(HEARTBEAT_COLUMNS)
@@ -95,6 +118,8 @@ async def write_heartbeat(pool: asyncpg.Pool, row: dict[str, Any]) -> None:
 
 __all__ = [
     "HEARTBEAT_COLUMNS",
+    "last_alive",
+    "unthreaded_since",
     "last_heartbeat",
     "live_posts",
     "load_cursors",

@@ -85,6 +85,8 @@ class CatchUp:
         backfill_since: date | None = None,
         poll_budget_share: float = 0.5,
         verify_limit: int = 500,
+        recheck_window: timedelta = timedelta(hours=6),
+        recheck_every: timedelta = timedelta(minutes=10),
     ) -> None:
         self.rest = rest
         self.ctx = ctx
@@ -95,6 +97,9 @@ class CatchUp:
         self.backfill_since = backfill_since
         self.poll_budget_share = poll_budget_share
         self.verify_limit = verify_limit
+        self.recheck_window = recheck_window
+        self.recheck_every = recheck_every
+        self._last_recheck: datetime | None = None
         self.schedule = ThreadSchedule()
         self.stats = CatchUpStats()
 
@@ -106,8 +111,10 @@ class CatchUp:
         for tag in self.hashtags:
             await self._tag(tag)
         await self._threads(after_gap=gap_since is not None)
-        if gap_since is not None:
-            await self._verify(gap_since - timedelta(minutes=2))
+        now = _now()
+        if gap_since is not None or self._last_recheck is None or now - self._last_recheck >= self.recheck_every:
+            await self._recheck_recent(now - self.recheck_window)
+            self._last_recheck = now
 
     # -- pages --------------------------------------------------------------------------------
 
@@ -258,9 +265,31 @@ class CatchUp:
             await self._verify_one(sid)
         self.schedule.polled(post_id, now, new_replies=new)
 
-    async def _verify(self, since: datetime) -> None:
-        ids = await store.statuses_to_verify(self.pool, self.ctx.channel, since)
-        for sid in ids[: self.verify_limit]:
+    async def _recheck_recent(self, since: datetime) -> None:
+        """Deletes and edits of mentions and quotes are not streamed reliably (a quote's delete reaches
+        nobody; a gap loses everything) and thread polling does not see them. Their notifications do
+        vanish with the status and carry its current text, so re-read the recent mention/quote
+        notifications: a stored status whose notification is gone is re-fetched (404 = deleted)."""
+        present: set[str] = set()
+        max_id: str | None = None
+        while True:
+            page = await self.rest.notifications(max_id=max_id, types=["mention", "quote"])
+            if not page:
+                break
+            page.sort(key=lambda i: _num(str(i.get("id"))))
+            for item in page:
+                status = item.get("status")
+                if isinstance(status, dict):
+                    present.add(str(status.get("id")))
+                    if status.get("edited_at"):
+                        for ev in _as_edits(self._norm_notification(item)):
+                            await self._put(ev)
+            oldest = page[0]
+            if (_parse_time(oldest.get("created_at")) or since) < since:
+                break
+            max_id = str(oldest.get("id"))
+        stored = await store.unthreaded_since(self.pool, self.ctx.channel, since)
+        for sid in [s for s in stored if s not in present][: self.verify_limit]:
             await self._verify_one(sid)
 
     async def _verify_one(self, status_id: str) -> None:

@@ -219,20 +219,30 @@ class MastodonRest:
                 continue
         return self.base_url
 
-    async def notifications(self, *, min_id: str | None = None, max_id: str | None = None) -> list[dict[str, Any]]:
+    async def notifications(
+        self, *, min_id: str | None = None, max_id: str | None = None, types: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         return list(
             await self.call(
-                "notifications", self._api.notifications, min_id=min_id, max_id=max_id, limit=PAGE_LIMIT
+                "notifications", self._api.notifications, min_id=min_id, max_id=max_id, types=types, limit=PAGE_LIMIT
             )
         )
 
-    async def account_statuses(self, account_id: str, *, min_id: str | None = None) -> list[dict[str, Any]]:
+    async def account_statuses(
+        self, account_id: str, *, min_id: str | None = None, max_id: str | None = None
+    ) -> list[dict[str, Any]]:
         return list(
-            await self.call("account statuses", self._api.account_statuses, account_id, min_id=min_id, limit=40)
+            await self.call(
+                "account statuses", self._api.account_statuses, account_id, min_id=min_id, max_id=max_id, limit=40
+            )
         )
 
-    async def tag_timeline(self, tag: str, *, min_id: str | None = None) -> list[dict[str, Any]]:
-        return list(await self.call("tag timeline", self._api.timeline_hashtag, tag, min_id=min_id, limit=40))
+    async def tag_timeline(
+        self, tag: str, *, min_id: str | None = None, max_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return list(
+            await self.call("tag timeline", self._api.timeline_hashtag, tag, min_id=min_id, max_id=max_id, limit=40)
+        )
 
     async def status(self, status_id: str) -> dict[str, Any] | None:
         """The status, or None when the server answers 404 (deleted or no longer visible)."""

@@ -1,0 +1,109 @@
+"""Helpers for end-to-end tests: the ingester as a real subprocess against the in-process simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+
+from ingester.simulator import GroundTruth, Simulator
+
+KINDS = ("reply", "mention", "quote", "favourite", "reblog", "follow")
+
+
+def ingester_env(database_url: str, sim: Simulator, salt: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "MASTODON_", "DATABASE_URL"))}
+    env.update(
+        DATABASE_URL=database_url,
+        MASTODON_BASE_URL=sim.base_url,
+        MASTODON_ACCESS_TOKEN=sim.token(),
+        PULSE_ACCOUNT_SALT=salt,
+        PULSE_RECONCILE_SECONDS="1.5",
+        PULSE_IDLE_TIMEOUT_SECONDS="6",
+        PULSE_BATCH_MAX_AGE_MS="50",
+        PULSE_METRICS_PORT="0",
+        PULSE_LOG_FORMAT="json",
+    )
+    env.update(extra)
+    return env
+
+
+class Ingester:
+    """`python -m ingester run` in its own process, output captured to a file."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, *args: str) -> None:
+        out = self.log.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ingester", "run", *args, env=self.env, stdout=out, stderr=out,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        out.close()
+
+    async def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def stop(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), timeout)
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+async def counts(database_url: str, channel: str = "main") -> dict[str, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT kind, count(*) AS n FROM kpi.engagements WHERE channel = $1 GROUP BY kind", channel
+        )
+    finally:
+        await conn.close()
+    got = {k: 0 for k in KINDS}
+    got.update({r["kind"]: r["n"] for r in rows})
+    return got
+
+
+def expected(truth: GroundTruth, channel: str = "main") -> dict[str, int]:
+    totals = truth.totals(channel)
+    return {k: totals.get(k, 0) for k in KINDS}
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float, every: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return True
+        await asyncio.sleep(every)
+    return False
+
+
+async def converge(database_url: str, truth: GroundTruth, timeout: float, channel: str = "main") -> dict[str, int]:
+    """Wait until the counts equal the ground truth twice in a row; return the last counts."""
+    want = expected(truth, channel)
+    last: dict[str, int] = {}
+    hits = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        last = await counts(database_url, channel)
+        hits = hits + 1 if last == want else 0
+        if hits >= 2:
+            break
+        await asyncio.sleep(0.5)
+    return last
