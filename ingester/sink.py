@@ -189,7 +189,13 @@ _TYPES = {"created_at": "timestamptz", "edited_at": "timestamptz", "occurred_at"
           "deleted_at": "timestamptz", "observed_at": "timestamptz", "received_at": "timestamptz",
           "mentions_channel": "boolean", "may_insert": "boolean", "tags": "text[]", "replies": "integer",
           "favourites": "integer", "reblogs": "integer", "quotes": "integer"}
-STAGE_DDL = "SET LOCAL client_min_messages = warning;\n" + "\n".join(
+# The planner sees staging tables without statistics and guesses recursive work tables badly, so
+# it picks hash/merge joins that scan whole event tables: cost growing with history. A batch is
+# always small next to those tables, so index nested loops are right; say so for this transaction.
+STAGE_DDL = """SET LOCAL client_min_messages = warning;
+SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off;
+SET LOCAL jit = off;
+""" + "\n".join(
     f"CREATE TEMP TABLE IF NOT EXISTS pulse_stage_{name} ("
     + ", ".join(f"{col} {_TYPES.get(col, 'text')}" for col in cols)
     + ") ON COMMIT DELETE ROWS;"
@@ -257,9 +263,12 @@ SELECT g.channel, g.status_id, g.created_at, g.relation, g.account_key, g.in_rep
        CASE WHEN a.purged_at IS NOT NULL THEN now() END, g.source
   FROM pulse_stage_status g
   LEFT JOIN pulse.accounts a ON a.account_key = g.account_key
+  -- LATERAL … LIMIT 1, not OR EXISTS: an OR'ed EXISTS may become a hashed scan of every status.
+  LEFT JOIN LATERAL (SELECT true AS stored FROM pulse.statuses x
+                      WHERE NOT g.may_insert AND x.channel = g.channel AND x.status_id = g.status_id
+                      LIMIT 1) x ON true
  WHERE NOT EXISTS (SELECT 1 FROM pulse.tombstones t WHERE t.channel = g.channel AND t.status_id = g.status_id)
-   AND (g.may_insert OR EXISTS (SELECT 1 FROM pulse.statuses x
-                                 WHERE x.channel = g.channel AND x.status_id = g.status_id))
+   AND (g.may_insert OR x.stored)
  ORDER BY g.channel, g.status_id
 ON CONFLICT (channel, status_id, created_at) DO UPDATE SET
   relation = CASE WHEN {_RANK % 'excluded.relation'} > {_RANK % 's.relation'}
@@ -309,8 +318,7 @@ APPLY_INTERACTIONS = """
 INSERT INTO pulse.interactions (channel, notification_id, occurred_at, kind, status_id, account_key, source)
 SELECT g.channel, g.notification_id, g.occurred_at, g.kind, g.status_id, g.account_key, g.source
   FROM pulse_stage_interaction g
- WHERE g.status_id IS NULL
-    OR NOT EXISTS (SELECT 1 FROM pulse.tombstones t WHERE t.channel = g.channel AND t.status_id = g.status_id)
+ WHERE NOT EXISTS (SELECT 1 FROM pulse.tombstones t WHERE t.channel = g.channel AND t.status_id = g.status_id)
 ON CONFLICT DO NOTHING"""
 
 APPLY_SNAPSHOTS = """
