@@ -115,10 +115,10 @@ LIVE_QA = Dashboard(
 _EVENTS = f"""
 SELECT $__timeGroupAlias(ev.ingested_at, '1m'), ev.kind AS metric, count(*) AS events
   FROM (SELECT s.channel, s.ingested_at, s.relation AS kind FROM pulse.statuses s
-         WHERE $__timeFilter(s.ingested_at)
+         WHERE $__timeFilter(s.ingested_at) AND s.created_at > timestamptz $__timeFrom() - interval '7 days'
         UNION ALL
         SELECT i.channel, i.ingested_at, i.kind FROM pulse.interactions i
-         WHERE $__timeFilter(i.ingested_at)) ev
+         WHERE $__timeFilter(i.ingested_at) AND i.occurred_at > timestamptz $__timeFrom() - interval '7 days') ev
  WHERE {channel_is("ev")}
  GROUP BY 1, 2
  ORDER BY 1, 2"""
@@ -220,7 +220,8 @@ HEALTH = Dashboard(
         Panel(title="Events ingested per minute by kind", kind="timeseries", width=12, height=8, stacked=True,
               query=Query(_EVENTS, Frame.SERIES),
               description="Rows written per minute (by ingestion time): statuses by relation, interactions "
-                          "by kind. Catch-up after a reconnect shows as a burst."),
+                          "by kind, for events that happened in the last 7 days (the bound lets the "
+                          "hypertables skip old chunks). Catch-up after a reconnect shows as a burst."),
         Panel(title="Ingestion lag", kind="timeseries", width=12, height=8, unit="s",
               query=Query(_LAG, Frame.SERIES),
               description="Ingested minus occurred for recent events, as reported in the heartbeats."),

@@ -28,7 +28,7 @@ def _json_data(database: str, sslmode: str) -> dict[str, Any]:
         "database": database,
         "sslmode": sslmode,
         "timescaledb": True,  # $__timeGroup becomes time_bucket(); the KPI views need no more
-        "postgresVersion": 1500,
+        "postgresVersion": 1700,  # the compose image is PostgreSQL 17
         "maxOpenConns": 10,
         "maxIdleConns": 10,
         "connMaxLifetime": 14400,
