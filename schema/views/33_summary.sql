@@ -9,8 +9,7 @@
 -- channel and format narrow both families; with a format, engagements count when they are about a
 -- post of that format (follows and mentions outside threads then drop out), and "returning" means
 -- seen before in the same channel/format scope.
-DROP FUNCTION IF EXISTS kpi.summary(timestamptz, timestamptz, text, text);
-CREATE FUNCTION kpi.summary(p_from timestamptz, p_to timestamptz,
+CREATE OR REPLACE FUNCTION kpi.summary(p_from timestamptz, p_to timestamptz,
                             p_channel text DEFAULT NULL, p_format text DEFAULT NULL)
 RETURNS TABLE (posts bigint, replies bigint, favourites bigint, reblogs bigint,
                replies_per_post numeric, reply_like_ratio numeric,
