@@ -57,6 +57,7 @@ def migrate() -> None:
 # Subcommands that live beside the code they drive. Each module exposes `register(app)`.
 _PLUGINS = (
     "ingester.service_cli",
+    "ingester.demo",
     "ingester.simulator.command",
     "ingester.export",
     "ingester.grafana.command",

@@ -83,8 +83,19 @@ class Service:
             batch_task = asyncio.create_task(batcher.run(), name="batcher")
             cursors = await store.load_cursors(pool)
             self.runners = [ChannelRunner(ch, self.cfg, pool, batcher, self.metrics) for ch in self.cfg.channels]
-            for r in self.runners:
-                await r.prepare(cursors)
+            # Preparing waits for each server (retrying with backoff); a stop must still end it.
+            prep = asyncio.ensure_future(asyncio.gather(*(r.prepare(cursors) for r in self.runners)))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([prep, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not prep.done():
+                prep.cancel()
+                await asyncio.gather(prep, return_exceptions=True)
+                await batcher.close()
+                batch_task.cancel()
+                await asyncio.gather(batch_task, return_exceptions=True)
+                return self.summary()
+            prep.result()  # raises Fatal for a refused token
             tasks = [asyncio.create_task(r.run(), name=f"channel:{r.ch.name}") for r in self.runners]
             if self.retention is not None:
                 tasks.append(

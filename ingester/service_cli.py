@@ -51,7 +51,9 @@ def run(
     if simulate:
         from ingester.demo import run_with_simulator
 
-        sys.exit(run_with_simulator())
+        code = run_with_simulator()
+        if code >= 0:
+            sys.exit(code)
     settings = _settings()
     redactor = Redactor.from_settings(settings)
     configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]

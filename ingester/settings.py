@@ -77,8 +77,9 @@ class SinkSettings(BaseModel):
 class Settings(BaseSettings):
     """Every variable the service reads. Names are the environment variable names."""
 
+    # Empty values mean unset: compose passes `${MASTODON_ACCESS_TOKEN:-}` as "" when it is not set.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False, env_ignore_empty=True
     )
 
     database_url: SecretStr = Field(description="PostgreSQL/TimescaleDB URL for the ingester")

@@ -115,7 +115,7 @@ def _describe_auth_error(exc: MastodonAPIError, what: str) -> str:
         return f"MASTODON_ACCESS_TOKEN: rejected by the server (401 on {what}): the token is invalid or was revoked"
     return (
         f"MASTODON_ACCESS_TOKEN: not allowed (403 on {what}): the token lacks a scope; "
-        "it needs read:notifications and read:statuses (or read)"
+        "it needs read (or read:accounts, read:notifications and read:statuses)"
     )
 
 
