@@ -36,12 +36,28 @@ def migrate() -> None:
     from ingester.migrate import MigrationError
     from ingester.migrate import migrate as run_migrate
 
+    import os
+    from zoneinfo import ZoneInfo
+
+    import psycopg
+
+    from ingester.formats import FormatMapError, apply_formats, parse_formats
+
     try:
         dsn = database_url_only()
-        import os
-
-        tz = os.environ.get("PULSE_TIMEZONE")
+        tz = os.environ.get("PULSE_TIMEZONE") or None
+        if tz:
+            try:
+                ZoneInfo(tz)
+            except (KeyError, ValueError):
+                raise SettingsError(f"PULSE_TIMEZONE: unknown timezone {tz!r}") from None
+        try:
+            formats = parse_formats(os.environ.get("PULSE_FORMATS"))
+        except FormatMapError as exc:
+            raise SettingsError(f"PULSE_FORMATS: {exc}") from None
         result = run_migrate(dsn, timezone=tz)
+        with psycopg.connect(dsn) as conn:
+            apply_formats(conn, formats)  # the setting is the source of truth for the map
     except SettingsError as exc:
         fail(str(exc), 2)
     except MigrationError as exc:

@@ -116,7 +116,8 @@ class Settings(BaseSettings):
     pulse_heartbeat_retention_days: int = Field(default=30, ge=1)
     pulse_retention_every_seconds: float = Field(default=3600.0, gt=0)
     pulse_formats: str | None = Field(
-        default=None, description='Hashtag-to-format map as JSON, e.g. {"QenA": "qa"} (defaults built in)'
+        default=None,
+        description="Hashtag-to-format map, e.g. 'InnovatorSpotlight=innovator_spotlight,QenA=qa' (defaults built in)",
     )
 
     @field_validator("pulse_hashtags", mode="before")

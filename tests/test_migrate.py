@@ -60,3 +60,28 @@ def test_migrate_records_the_configured_timezone(empty_database_url: str) -> Non
     with psycopg.connect(empty_database_url) as conn:
         tz = conn.execute("SELECT value FROM pulse.config WHERE key='timezone'").fetchone()[0]
     assert tz == "America/New_York"
+
+
+def _migrate_cli(url: str, **env: str) -> "subprocess.CompletedProcess[str]":
+    import os
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "DATABASE_URL"))}
+    full.update(DATABASE_URL=url, **env)
+    return subprocess.run([sys.executable, "-m", "ingester", "migrate"], env=full, capture_output=True, text=True, timeout=120)
+
+
+def test_the_migrate_command_prints_the_tier_and_writes_the_format_map(empty_database_url: str) -> None:
+    proc = _migrate_cli(empty_database_url, PULSE_FORMATS="QenA=qa,Buurtgesprek=neighbourhood_talk")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("database tier: ")
+    with psycopg.connect(empty_database_url) as conn:
+        rows = conn.execute("SELECT tag, format FROM pulse.formats ORDER BY precedence").fetchall()
+    assert rows == [("qena", "qa"), ("buurtgesprek", "neighbourhood_talk")]
+
+
+def test_a_malformed_format_map_is_one_line_and_exit_2(empty_database_url: str) -> None:
+    proc = _migrate_cli(empty_database_url, PULSE_FORMATS="QenA")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["ingester: PULSE_FORMATS: expected tag=format, got 'QenA'"]
