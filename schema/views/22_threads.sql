@@ -4,8 +4,22 @@
 -- channel's top-level post it hangs under), also for deep replies that never mention the channel and
 -- for the channel's own answers. Everything below starts from that.
 
+-- The format of each top-level post of a channel, from its tags and pulse.formats (same rule as
+-- pulse.post_format, written as a join so that views pay for it once per post, not once per row).
+CREATE OR REPLACE VIEW pulse.post_formats AS
+SELECT p.channel, p.status_id, coalesce(fm.format, 'other') AS format
+  FROM pulse.statuses p
+  LEFT JOIN LATERAL (
+        SELECT f.format
+          FROM unnest(p.tags) AS t(tag)
+          JOIN pulse.formats f ON f.tag = lower(ltrim(t.tag, '#'))
+         ORDER BY f.precedence
+         LIMIT 1) fm ON true
+ WHERE p.relation = 'own_post' AND p.in_reply_to_id IS NULL;
+
 -- The channel's own statuses with the thread root they belong to and the format of that root: a
--- reply inherits the format of its thread's root post.
+-- reply inherits the format of its thread's root post (NULL when the root is unknown, e.g. an answer
+-- to a mention outside any thread).
 CREATE OR REPLACE VIEW pulse.own_statuses AS
 SELECT s.channel,
        s.status_id,
@@ -14,14 +28,13 @@ SELECT s.channel,
        coalesce(s.thread_root_id, s.status_id)                       AS root_id,
        s.in_reply_to_id IS NULL                                      AS top_level,
        -- an answer replies to someone else's status (not a self-thread continuation)
-       (s.in_reply_to_id IS NOT NULL AND NOT EXISTS (
-          SELECT 1 FROM pulse.statuses p
-           WHERE p.channel = s.channel AND p.status_id = s.in_reply_to_id
-             AND p.relation = 'own_post'))                           AS answer,
-       pulse.post_format(coalesce(r.tags, s.tags))                   AS format
+       (s.in_reply_to_id IS NOT NULL AND par.status_id IS NULL)      AS answer,
+       pf.format
   FROM pulse.statuses s
-  LEFT JOIN pulse.statuses r
-         ON r.channel = s.channel AND r.status_id = s.thread_root_id AND r.relation = 'own_post'
+  LEFT JOIN pulse.statuses par
+         ON par.channel = s.channel AND par.status_id = s.in_reply_to_id AND par.relation = 'own_post'
+  LEFT JOIN pulse.post_formats pf
+         ON pf.channel = s.channel AND pf.status_id = coalesce(s.thread_root_id, s.status_id)
  WHERE s.relation = 'own_post';
 
 -- One row per engagement by another account, with the channel status it is about (post_ref: the
