@@ -283,3 +283,89 @@ async def test_counts_snapshots_are_stored_once_per_observation(pool: asyncpg.Po
     await sink.write([snap, snap])
     await sink.write([snap])
     assert (await snapshot(pool))["snapshots"] == [(CH, POST.status_id, 2)]
+
+
+def scenario(ns: str) -> list[Any]:
+    """A day in a channel's life, every event kind mixed, in namespace `ns` (channel and account keys)."""
+
+    def own(ev: Any) -> Any:
+        if isinstance(ev, EditEvent):
+            return EditEvent(status=own(ev.status))
+        upd: dict[str, Any] = {"channel": ns}
+        if hasattr(ev, "account"):
+            upd["account"] = ev.account.model_copy(update={"key": f"{ns}:{ev.account.key}"})
+        if isinstance(ev, AccountGoneEvent):
+            upd["account_key"] = f"{ns}:{ev.account_key}"
+        return ev.model_copy(update=upd)
+
+    a = reply("1001", POST, 1, Relation.REPLY)
+    b = reply("1002", a, 2)
+    c = reply("1003", b, 3).model_copy(update={"account": POST.account.model_copy(update={"key": "k:other"})})
+    older = POST_EDITED.model_copy(update={"content": "<p>draft</p>", "edited_at": POST_EDITED.edited_at - timedelta(seconds=1)})
+    now = datetime(2026, 8, 2, 6, 0, tzinfo=timezone.utc)
+    events = [
+        POST, EditEvent(status=POST_EDITED), EditEvent(status=older), a, b, c,
+        MENTION.model_copy(update={"relation": Relation.OTHER, "mentions_channel": False}), MENTION,
+        favourite("20", POST.status_id), favourite("21", c.status_id), favourite("20", POST.status_id, Source.REST),
+        DeleteEvent(channel=CH, status_id=c.status_id, observed_at=now, source=Source.STREAM),
+        DeleteEvent(channel=CH, status_id=c.status_id, observed_at=now + timedelta(minutes=5), source=Source.REST),
+        AccountGoneEvent(channel=CH, account_key=MENTION.account.key, observed_at=now, source=Source.REST),
+        CountsSnapshot(channel=CH, post_id=POST.status_id, observed_at=now, replies=3, favourites=1, reblogs=0, quotes=0),
+    ]
+    return [own(ev) for ev in events]
+
+
+async def test_any_permutation_split_into_any_batches_ends_with_the_same_rows(pool: asyncpg.Pool) -> None:
+    import random
+
+    rng = random.Random(20260802)
+    sink = Sink(pool)
+    runs = 8
+    for i in range(runs):
+        events = scenario(f"n{i}")
+        rng.shuffle(events)
+        cuts = sorted(rng.sample(range(1, len(events)), 3))
+        for lo, hi in zip([0, *cuts], [*cuts, len(events)]):
+            await sink.write(events[lo:hi])
+    await sink.write(scenario("n0"))  # and once more, whole: nothing changes
+
+    rows = await snapshot(pool)
+    per_run: dict[str, list[str]] = {f"n{i}": [] for i in range(runs)}
+    for table, items in rows.items():
+        for item in items:
+            text = repr(item)
+            ns = next(n for n in per_run if f"'{n}'" in text or f"'{n}:" in text)
+            per_run[ns].append(table + text.replace(f"'{ns}:", "'").replace(f"'{ns}'", "'ns'"))
+    outcomes = {tuple(sorted(v)) for v in per_run.values()}
+    assert len(outcomes) == 1
+    (outcome,) = outcomes
+    assert sum(line.startswith("statuses") for line in outcome) == 4  # post, a, b, mention; c deleted
+    assert sum(line.startswith("interactions") for line in outcome) == 1  # the favourite of c went with c
+
+
+async def test_the_store_reads_back_threads_live_posts_cursors_and_statuses_to_verify(pool: asyncpg.Pool) -> None:
+    from ingester import store
+
+    a = reply("1001", POST, 1, Relation.REPLY)
+    b = reply("1002", a, 2)
+    await Sink(pool).write([b, a, POST, MENTION], [CursorMark(CH, "notifications", "16")])
+    since = POST.created_at - timedelta(minutes=1)
+    assert await store.thread_status_ids(pool, CH, POST.status_id) == {POST.status_id, "1001", "1002"}
+    assert await store.live_posts(pool, CH, since) == [(POST.status_id, POST.created_at)]
+    assert await store.statuses_to_verify(pool, CH, since) == [MENTION.status_id, "1001", "1002"]  # oldest first
+    assert await store.statuses_to_verify(pool, CH, b.created_at + timedelta(seconds=1)) == []
+    assert await store.load_cursors(pool) == {(CH, "notifications"): "16"}
+
+
+async def test_the_store_upserts_the_channel_and_writes_heartbeats(pool: asyncpg.Pool) -> None:
+    from ingester import store
+
+    await store.upsert_channel(pool, CH, "117020617404561855", "k:x", "old_handle", "http://localhost:3000")
+    await store.upsert_channel(pool, CH, "117020617404561855", "k:x", "mastodonpy_test", "http://localhost:3000")
+    at = datetime(2026, 8, 2, 6, 0, tzinfo=timezone.utc)
+    assert await store.last_heartbeat(pool, CH) is None
+    await store.write_heartbeat(pool, {"channel": CH, "at": at, "stream_connected": True, "events_total": 5})
+    with pytest.raises(ValueError, match="unknown column"):
+        await store.write_heartbeat(pool, {"channel": CH, "at": at, "stream_connected": True, "token": "x"})
+    assert await pool.fetchval("SELECT acct FROM pulse.channels") == "mastodonpy_test"
+    assert await store.last_heartbeat(pool, CH) == at
