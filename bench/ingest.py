@@ -1,0 +1,330 @@
+"""Ingest benchmark (not part of the test suite).
+
+    python bench/ingest.py [--events N] [--database-url URL]
+
+Creates a scratch database on URL ($TEST_DATABASE_URL or the local default), migrates it, and
+measures:
+  1. pipeline: WebSocket frame text -> frames.decode_ws_frame -> normalize.normalize_stream ->
+     Batcher/Sink -> commit, in events/s;
+  2. sink only: the same kind of normalised events -> Batcher/Sink -> commit;
+  3. baseline: one autocommit INSERT per normalised event (smaller sample), and the ratio;
+  4. frame->commit latency p50/p99 at a steady rate (default 1,000 events/s for 20 s).
+Frames are built from the real payloads in shared/mastodon (double-encoded notification payloads,
+updates, status.update edits, deletes) with fresh ids. The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+import psycopg  # noqa: E402
+from psycopg.conninfo import conninfo_to_dict  # noqa: E402
+
+from ingester.batcher import Batcher, quantile  # noqa: E402
+from ingester.events import DeleteEvent, EditEvent, InteractionEvent, StatusEvent  # noqa: E402
+from ingester.frames import decode_ws_frame  # noqa: E402
+from ingester.migrate import migrate  # noqa: E402
+from ingester.normalize import ChannelContext, normalize_stream  # noqa: E402
+from ingester.sink import Sink  # noqa: E402
+
+EVENTS_DIR = ROOT.parent / "shared" / "mastodon" / "streaming" / "websocket" / "events"
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+CHUNK = 10_000
+# Share of each frame kind (per 100 frames): favourites and replies dominate a city account's traffic.
+MIX = {"favourite": 36, "reply": 22, "reblog": 12, "deep_reply": 12, "follow": 6, "own_post": 5, "edit": 5, "delete": 2}
+
+
+def _load(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+class FrameFactory:
+    """Realistic WebSocket frames with fresh ids, from the recorded `update`, `notification` and
+    `status.update` payloads (the channel is the recorded account mastodonpy_test)."""
+
+    def __init__(self, seed: int, id_base: int) -> None:
+        self.rng = random.Random(seed)
+        self.post_t = _load("update.payload-decoded.json")
+        self.note_t = _load("notification.payload-decoded.json")
+        self.edit_t = _load("status.update.payload-decoded.json")
+        self.channel_account = self.post_t["account"]
+        self.channel_id = self.channel_account["id"]
+        self.next_id = id_base
+        self.next_note = id_base // 10**9
+        self.clock = datetime(2026, 8, 3, tzinfo=timezone.utc) + timedelta(days=(id_base // 10**12) % 300)
+        self.residents = [self._resident(i) for i in range(2000)]
+        self.posts: list[dict[str, Any]] = []
+        self.replies: list[dict[str, Any]] = []
+        for _ in range(20):
+            self.own_post()
+        self.kinds = list(MIX)
+        self.weights = list(MIX.values())
+
+    def _resident(self, i: int) -> dict[str, Any]:
+        a = dict(self.note_t["account"])
+        rid = str(117_020_700_000_000_000 + i * 7919)
+        name = f"bewoner_{i}"
+        a.update(id=rid, username=name, acct=f"{name}@mastodon.example", display_name=f"Bewoner {i}",
+                 url=f"https://mastodon.example/@{name}", uri=f"https://mastodon.example/users/{name}")
+        return a
+
+    def _id(self) -> str:
+        self.next_id += 65_536 + self.rng.randrange(1000)  # snowflake-like: time-ordered, gaps
+        return str(self.next_id)
+
+    def _now(self) -> str:
+        self.clock += timedelta(milliseconds=self.rng.randrange(1, 40))
+        return _iso(self.clock)
+
+    @staticmethod
+    def _frame(stream: list[str], event: str, payload: Any) -> str:
+        text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        return json.dumps({"stream": stream, "event": event, "payload": text})
+
+    def own_post(self) -> str:
+        s = dict(self.post_t)
+        sid = self._id()
+        s.update(id=sid, created_at=self._now(), content=f"<p>Gemeente-update {sid}: werk aan de weg.</p>",
+                 url=f"http://localhost:3000/@mastodonpy_test/{sid}",
+                 uri=f"http://localhost:3000/ap/users/{self.channel_id}/statuses/{sid}")
+        self.posts = (self.posts + [s])[-50:]
+        return self._frame(["user"], "update", s)
+
+    def _reply_status(self, parent: dict[str, Any], author: dict[str, Any]) -> dict[str, Any]:
+        s = dict(self.note_t["status"])
+        sid = self._id()
+        s.update(id=sid, created_at=self._now(), in_reply_to_id=parent["id"],
+                 in_reply_to_account_id=parent["account"]["id"], account=author,
+                 content=f"<p>Antwoord {sid} van {author['username']}: dank voor de info!</p>",
+                 url=f"https://mastodon.example/@{author['username']}/{sid}",
+                 uri=f"https://mastodon.example/users/{author['username']}/statuses/{sid}")
+        self.replies = (self.replies + [s])[-500:]
+        return s
+
+    def _notification(self, kind: str, status: dict[str, Any] | None, author: dict[str, Any]) -> str:
+        self.next_note += 1
+        n: dict[str, Any] = {"id": str(self.next_note), "type": kind, "created_at": self._now(),
+                             "group_key": f"ungrouped-{self.next_note}", "account": author}
+        if status is not None:
+            n["status"] = status
+        return self._frame(["user"], "notification", n)
+
+    def frame(self) -> str:
+        kind = self.rng.choices(self.kinds, self.weights)[0]
+        who = self.rng.choice(self.residents)
+        post = self.rng.choice(self.posts)
+        if kind == "own_post":
+            return self.own_post()
+        if kind in ("favourite", "reblog"):
+            return self._notification(kind, post, who)
+        if kind == "follow":
+            return self._notification("follow", None, who)
+        if kind == "reply":
+            return self._notification("mention", self._reply_status(post, who), who)
+        if kind == "deep_reply" and self.replies:  # a reply to a reply, seen on a hashtag stream
+            parent = self.rng.choice(self.replies)
+            return self._frame(["hashtag", "amsterdam"], "update", self._reply_status(parent, who))
+        if kind == "edit":
+            s = dict(post)
+            s.update(edited_at=self._now(), content=post["content"].replace("</p>", " (bijgewerkt)</p>"))
+            return self._frame(["user"], "status.update", s)
+        if kind == "delete" and self.replies:
+            victim = self.replies.pop(self.rng.randrange(len(self.replies)))
+            return json.dumps({"stream": ["user"], "event": "delete", "payload": victim["id"]})
+        return self._notification("favourite", post, who)
+
+    def chunks(self, n: int, size: int = CHUNK) -> Iterator[list[str]]:
+        while n > 0:
+            k = min(size, n)
+            yield [self.frame() for _ in range(k)]
+            n -= k
+
+
+CTX = ChannelContext(channel="main", account_id="117020617404561855", salt="bench-salt-not-a-secret-0123")
+
+
+def normalise(frames: list[str]) -> list[Any]:
+    now = datetime.now(timezone.utc)
+    return [ev for f in frames for ev in normalize_stream(decode_ws_frame(f), CTX, now)]
+
+
+async def run_pipeline(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace) -> tuple[int, float]:
+    """Frames -> decode -> normalise -> batcher -> commit; generation time is excluded."""
+    batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
+    task = asyncio.create_task(batcher.run())
+    events, spent = 0, 0.0
+    for frames in factory.chunks(n):
+        t0 = time.perf_counter()
+        now = datetime.now(timezone.utc)
+        for f in frames:
+            for ev in normalize_stream(decode_ws_frame(f), CTX, now):
+                await batcher.put(ev)
+                events += 1
+        await batcher.flush()  # time the commit of this chunk too, not just the hand-over
+        spent += time.perf_counter() - t0
+    await batcher.close()
+    await task
+    return events, spent
+
+
+async def run_sink_only(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace) -> tuple[int, float]:
+    batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
+    task = asyncio.create_task(batcher.run())
+    events, spent = 0, 0.0
+    for frames in factory.chunks(n):
+        evs = normalise(frames)
+        t0 = time.perf_counter()
+        for ev in evs:
+            await batcher.put(ev)
+        await batcher.flush()
+        spent += time.perf_counter() - t0
+        events += len(evs)
+    await batcher.close()
+    await task
+    return events, spent
+
+
+BASELINE_SQL = {
+    StatusEvent: "INSERT INTO pulse.statuses (channel, status_id, created_at, relation, account_key, in_reply_to_id,"
+    " in_reply_to_account_id, mentions_channel, url, tags, content, language, visibility, edited_at, source)"
+    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT DO NOTHING",
+    InteractionEvent: "INSERT INTO pulse.interactions (channel, notification_id, occurred_at, kind, status_id, account_key,"
+    " source) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+    DeleteEvent: "INSERT INTO pulse.tombstones (channel, status_id, deleted_at, source) VALUES ($1,$2,$3,$4)"
+    " ON CONFLICT DO NOTHING",
+}
+
+
+def _baseline_args(ev: Any) -> tuple[str, tuple[Any, ...]] | None:
+    if isinstance(ev, EditEvent):
+        s = ev.status
+        return ("INSERT INTO pulse.edits (channel, status_id, edited_at, source) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+                (s.channel, s.status_id, s.edited_at, s.source.value))
+    if isinstance(ev, StatusEvent):
+        return (BASELINE_SQL[StatusEvent], (ev.channel, ev.status_id, ev.created_at, ev.relation.value, ev.account.key,
+                ev.in_reply_to_id, ev.in_reply_to_account_id, ev.mentions_channel, ev.url, list(ev.tags), ev.content,
+                ev.language, ev.visibility, ev.edited_at, ev.source.value))
+    if isinstance(ev, InteractionEvent):
+        return (BASELINE_SQL[InteractionEvent], (ev.channel, ev.notification_id, ev.occurred_at, ev.kind.value,
+                ev.status_id, ev.account.key, ev.source.value))
+    if isinstance(ev, DeleteEvent):
+        return (BASELINE_SQL[DeleteEvent], (ev.channel, ev.status_id, ev.observed_at, ev.source.value))
+    return None
+
+
+async def run_baseline(pool: asyncpg.Pool, factory: FrameFactory, n: int) -> tuple[int, float]:
+    """One autocommit INSERT per normalised event (no accounts, no threads: generous to the baseline)."""
+    evs = normalise([factory.frame() for _ in range(n)])
+    async with pool.acquire() as conn:
+        t0 = time.perf_counter()
+        for ev in evs:
+            stmt = _baseline_args(ev)
+            if stmt is not None:
+                await conn.execute(stmt[0], *stmt[1])
+        return len(evs), time.perf_counter() - t0
+
+
+async def run_latency(pool: asyncpg.Pool, factory: FrameFactory, args: argparse.Namespace) -> tuple[list[float], float]:
+    """Frames arrive at a steady rate; latency = frame received -> its events committed."""
+    batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
+    task = asyncio.create_task(batcher.run())
+    frames = [f for chunk in factory.chunks(int(args.rate * args.seconds)) for f in chunk]
+    start = time.monotonic()
+    events = 0
+    for i, f in enumerate(frames):
+        due = start + i / args.rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        received = time.monotonic()
+        for ev in normalize_stream(decode_ws_frame(f), CTX, datetime.now(timezone.utc)):
+            await batcher.put(ev, received=received)
+            events += 1
+    await batcher.close()
+    await task
+    return batcher.latencies(), events / (time.monotonic() - start)
+
+
+def _db_url(admin: str, name: str) -> str:
+    p = conninfo_to_dict(admin)
+    pw = f":{p['password']}" if p.get("password") else ""
+    return f"postgresql://{p.get('user', 'postgres')}{pw}@{p.get('host', '127.0.0.1')}:{p.get('port', '5432')}/{name}"
+
+
+async def main_async(args: argparse.Namespace, url: str) -> None:
+    pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
+    try:
+        rows: list[tuple[str, int, float]] = []
+        n, s = await run_pipeline(pool, FrameFactory(1, 117_100_000_000_000_000), args.events, args)
+        rows.append(("pipeline: frame -> decode -> normalise -> commit", n, s))
+        n, s = await run_sink_only(pool, FrameFactory(2, 117_200_000_000_000_000), args.events, args)
+        rows.append(("sink only: normalised events -> commit", n, s))
+        sink_rate = n / s
+        n, s = await run_baseline(pool, FrameFactory(3, 117_300_000_000_000_000), args.baseline)
+        rows.append(("baseline: one autocommit INSERT per event", n, s))
+        base_rate = n / s
+        lat, rate = await run_latency(pool, FrameFactory(4, 117_400_000_000_000_000), args)
+        counts = Counter({t: await pool.fetchval(f"SELECT count(*) FROM pulse.{t}")
+                          for t in ("statuses", "interactions", "edits", "tombstones", "accounts")})
+    finally:
+        await pool.close()
+
+    print(f"\n{'phase':<52}{'events':>10}{'seconds':>10}{'events/s':>12}")
+    for name, n, s in rows:
+        print(f"{name:<52}{n:>10,}{s:>10.2f}{n / s:>12,.0f}")
+    print(f"{'sink only / baseline':<52}{'':>20}{sink_rate / base_rate:>11.1f}x")
+    p50, p99 = quantile(lat, 0.5), quantile(lat, 0.99)
+    print(f"latency frame -> commit at {rate:,.0f} events/s for {args.seconds:.0f} s "
+          f"(batch {args.batch_size}, max age {args.max_age * 1000:.0f} ms): "
+          f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms ({len(lat):,} samples)")
+    print("rows stored: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    print(f"cpu cores: {os.cpu_count()}; reproduce: python bench/ingest.py --events {args.events} "
+          f"--baseline {args.baseline} --rate {args.rate:g} --seconds {args.seconds:g}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=200_000, help="frames for the throughput phases")
+    ap.add_argument("--baseline", type=int, default=5_000, help="events for the one-INSERT-per-event baseline")
+    ap.add_argument("--rate", type=float, default=1000.0, help="frames/s for the latency phase")
+    ap.add_argument("--seconds", type=float, default=20.0, help="duration of the latency phase")
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--max-age", type=float, default=0.2, help="seconds")
+    ap.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL),
+                    help="server (any database on it) where a scratch database is created and dropped")
+    args = ap.parse_args()
+    name = f"pulse_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = _db_url(args.database_url, name)
+        tier = migrate(url).tier
+        print(f"scratch database {name} on {tier.describe()}")
+        asyncio.run(main_async(args, url))
+    finally:
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
