@@ -38,6 +38,13 @@ class Writer(Protocol):
     async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult: ...
 
 
+class WriteObserver(Protocol):
+    """Told about every commit and every failed attempt (ingester.observability.Metrics fits)."""
+
+    def db_write_ok(self) -> None: ...
+    def db_write_failed(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class WriteTotals:
     """Counters since start (for metrics and the shutdown summary)."""
@@ -57,6 +64,8 @@ class _Barrier:
 
 
 class Batcher:
+    """Queue -> batches -> `sink.write`, one batch at a time, in order. Start `run()` as a task."""
+
     def __init__(
         self,
         sink: Writer,
@@ -66,6 +75,7 @@ class Batcher:
         queue_size: int | None = None,
         retry_max_wait: float = 10.0,
         write_timeout: float = 120.0,
+        observer: WriteObserver | None = None,
     ) -> None:
         if batch_size < 1 or max_age <= 0:
             raise ValueError("batch_size must be >= 1 and max_age > 0")
@@ -77,6 +87,7 @@ class Batcher:
         )
         self._retry_max_wait = retry_max_wait
         self._write_timeout = write_timeout
+        self._observer = observer
         self._totals = WriteTotals()
         self._running = False
         self._stopped = False
@@ -168,6 +179,8 @@ class Batcher:
             self._totals = replace(
                 self._totals, retries=self._totals.retries + 1, last_error=f"{type(exc).__name__}: {exc}"
             )
+            if self._observer is not None:
+                self._observer.db_write_failed()
             log.warning("batch write failed, retrying", attempt=state.attempt_number, error=type(exc).__name__,
                         events=len(events))
 
@@ -184,6 +197,8 @@ class Batcher:
                     result = await self._sink.write(events, cursors)
         now = time.monotonic()
         self._record_latencies(now, times)
+        if self._observer is not None:
+            self._observer.db_write_ok()
         t = self._totals
         self._totals = replace(
             t,
@@ -234,4 +249,4 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
 
 
-__all__ = ["Batcher", "RETRYABLE", "WriteTotals", "Writer", "quantile"]
+__all__ = ["Batcher", "RETRYABLE", "WriteObserver", "WriteTotals", "Writer", "quantile"]

@@ -27,6 +27,20 @@ class RecordingSink(Sink):
         return result
 
 
+class Tally:
+    """Counts what the batcher reports to its observer (the metrics object in the service)."""
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.failed = 0
+
+    def db_write_ok(self) -> None:
+        self.ok += 1
+
+    def db_write_failed(self) -> None:
+        self.failed += 1
+
+
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     p = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
@@ -127,7 +141,8 @@ async def test_put_waits_while_the_queue_is_full(pool: asyncpg.Pool) -> None:
 async def test_a_write_cut_off_by_a_killed_connection_is_retried_and_nothing_is_lost_or_doubled(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
-    batcher = Batcher(Sink(pool), batch_size=1000, max_age=3600, retry_max_wait=0.05)
+    tally = Tally()
+    batcher = Batcher(Sink(pool), batch_size=1000, max_age=3600, retry_max_wait=0.05, observer=tally)
     task = asyncio.create_task(batcher.run())
     first = replies(3)
     for ev in first:
@@ -154,6 +169,7 @@ async def test_a_write_cut_off_by_a_killed_connection_is_retried_and_nothing_is_
         await admin.close()
     await batcher.close()
     await task
-    assert batcher.totals.retries >= 1
+    assert batcher.totals.retries >= 1 and tally.failed == batcher.totals.retries
+    assert tally.ok == batcher.totals.batches == 2
     assert await count(pool, "statuses") == 7
     assert await pool.fetchval("SELECT value FROM pulse.cursors") == "77"
