@@ -4,7 +4,9 @@ One consumer task (`run`) drains a bounded queue, so producers feel back-pressur
 growing memory when the database is slow. Items stay in order end to end: a `CursorMark` is written
 in the same transaction as the events put before it (or a later one), never before them. A failed
 write is retried with capped exponential backoff and jitter until it commits; the batch is never
-dropped or reordered (`_write` is the one place a disk spool can hook in later).
+dropped or reordered (`_commit` is the one place a disk spool can hook in later). Only a batch the
+database refuses for its content (bad value, not a lost connection) is split to find the one event
+at fault, which is then stored as a dead letter.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ from typing import Protocol, Sequence
 
 import asyncpg
 import structlog
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_never, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_never,
+    wait_random_exponential,
+)
 
+from ingester.events import DeadLetter, EditEvent, Source
 from ingester.sink import AnyEvent, CursorMark, WriteResult
 
 log = structlog.get_logger(__name__)
@@ -31,6 +41,16 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
 )
+# Errors about the batch's content rather than the database's state: retrying cannot help.
+# (data exception, integrity violation, program limit such as an oversized index row, and values
+# asyncpg cannot encode). Not included: missing tables or privileges, which an operator can fix.
+REJECTED: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,  # SQLSTATE class 22, from the server
+    asyncpg.exceptions._base.DataError,  # raised by asyncpg itself while encoding a value
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
+MAX_REJECTED_PAYLOAD = 64 * 1024
 RESERVOIR_SIZE = 8192
 
 
@@ -53,6 +73,7 @@ class WriteTotals:
     items: int = 0  # events and cursor marks committed
     rows: WriteResult = field(default_factory=WriteResult)
     retries: int = 0
+    rejected: int = 0  # events the database refused for their content, stored as dead letters
     last_commit_at: datetime | None = None
     last_error: str | None = None
 
@@ -171,6 +192,33 @@ class Batcher:
         return items, times, []
 
     async def _write(self, items: list[AnyEvent | CursorMark], times: list[float]) -> None:
+        result = await self._commit(items)
+        now = time.monotonic()
+        self._record_latencies(now, times)
+        if self._observer is not None:
+            self._observer.db_write_ok()
+        t = self._totals
+        self._totals = replace(
+            t,
+            batches=t.batches + 1,
+            items=t.items + len(items),
+            rows=t.rows + result,
+            last_commit_at=datetime.now(timezone.utc),
+        )
+
+    async def _commit(self, items: list[AnyEvent | CursorMark]) -> WriteResult:
+        """Write `items` in order. Transient failures are retried (forever, with backoff); a batch the
+        database rejects for its *content* is split in halves, written in order, until the one event
+        at fault is found and stored as a dead letter instead — one odd event must not jam the rest."""
+        try:
+            return await self._retrying(items)
+        except REJECTED as exc:
+            if len(items) > 1:
+                half = len(items) // 2
+                return await self._commit(items[:half]) + await self._commit(items[half:])
+            return await self._retrying([self._rejected(items[0], exc)])
+
+    async def _retrying(self, items: list[AnyEvent | CursorMark]) -> WriteResult:
         events = [i for i in items if not isinstance(i, CursorMark)]
         cursors = [i for i in items if isinstance(i, CursorMark)]
 
@@ -185,7 +233,7 @@ class Batcher:
                         events=len(events))
 
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(RETRYABLE),
+            retry=retry_if_exception_type(RETRYABLE) & retry_if_not_exception_type(REJECTED),
             wait=wait_random_exponential(multiplier=0.05, max=self._retry_max_wait),
             stop=stop_never,
             before_sleep=_failed,
@@ -194,18 +242,26 @@ class Batcher:
         async for attempt in retrying:
             with attempt:
                 async with asyncio.timeout(self._write_timeout):
-                    result = await self._sink.write(events, cursors)
-        now = time.monotonic()
-        self._record_latencies(now, times)
-        if self._observer is not None:
-            self._observer.db_write_ok()
-        t = self._totals
-        self._totals = replace(
-            t,
-            batches=t.batches + 1,
-            items=t.items + len(items),
-            rows=t.rows + result,
-            last_commit_at=datetime.now(timezone.utc),
+                    return await self._sink.write(events, cursors)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    def _rejected(self, item: AnyEvent | CursorMark, exc: BaseException) -> DeadLetter:
+        code = getattr(exc, "sqlstate", None) or type(exc).__name__
+        self._totals = replace(self._totals, rejected=self._totals.rejected + 1, last_error=f"{code}: {exc}")
+        log.error("event rejected by the database, kept as a dead letter", sqlstate=code,
+                  kind=getattr(item, "type", "cursor"))
+        if isinstance(item, CursorMark):
+            payload, channel, source = repr(item), item.channel, Source.REST
+        else:
+            payload = item.model_dump_json()
+            channel = item.status.channel if isinstance(item, EditEvent) else item.channel
+            source = item.status.source if isinstance(item, EditEvent) else item.source
+        return DeadLetter(
+            channel=channel,
+            received_at=datetime.now(timezone.utc),
+            source=source,
+            reason=f"rejected by the database ({code}): {str(exc)[:200]}",
+            payload=payload[:MAX_REJECTED_PAYLOAD],
         )
 
     # -- metrics ----------------------------------------------------------------------------------
@@ -249,4 +305,4 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
 
 
-__all__ = ["Batcher", "RETRYABLE", "WriteObserver", "WriteTotals", "Writer", "quantile"]
+__all__ = ["Batcher", "REJECTED", "RETRYABLE", "WriteObserver", "WriteTotals", "Writer", "quantile"]

@@ -173,3 +173,18 @@ async def test_a_write_cut_off_by_a_killed_connection_is_retried_and_nothing_is_
     assert tally.ok == batcher.totals.batches == 2
     assert await count(pool, "statuses") == 7
     assert await pool.fetchval("SELECT value FROM pulse.cursors") == "77"
+
+
+async def test_an_event_the_database_rejects_becomes_a_dead_letter_and_the_rest_is_stored(pool: asyncpg.Pool) -> None:
+    # A real content error from PostgreSQL (check_violation) for exactly one event of the batch.
+    await pool.execute("ALTER TABLE pulse.statuses ADD CONSTRAINT no_5003 CHECK (status_id <> '5003')")
+    batcher = Batcher(Sink(pool), batch_size=1000, max_age=3600, retry_max_wait=0.05)
+    for ev in [*replies(6), CursorMark(CH, "notifications", "99")]:
+        await batcher.put(ev)
+    totals = await batcher.close()
+    stored = [r["status_id"] for r in await pool.fetch("SELECT status_id FROM pulse.statuses ORDER BY 1")]
+    dead = await pool.fetchrow("SELECT reason, payload FROM pulse.dead_letters")
+    assert stored == ["5000", "5001", "5002", "5004", "5005"]
+    assert "23514" in dead["reason"] and '"status_id":"5003"' in dead["payload"]
+    assert await pool.fetchval("SELECT value FROM pulse.cursors") == "99"
+    assert (totals.rejected, totals.retries) == (1, 0)
