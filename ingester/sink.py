@@ -57,7 +57,7 @@ class WriteResult:
     accounts_purged: int = 0
     snapshots: int = 0
     cursors: int = 0  # cursors that moved forward
-    threads: int = 0  # statuses placed in a thread after they were stored (out-of-order arrival)
+    threads: int = 0  # thread roots set after insert (child stored before parent, or both in one batch)
     removed: int = 0  # statuses, interactions and edit rows removed by deletes
 
     def __add__(self, other: WriteResult) -> WriteResult:
