@@ -65,7 +65,9 @@ RETURNS TABLE (channel text, bucket timestamptz, format text, replies bigint, me
                favourites bigint, reblogs bigint, quotes bigint, follows bigint,
                active_accounts bigint)
 LANGUAGE plpgsql STABLE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- JIT: the lateral per-post parts are costed high, and ~1 s of compilation dwarfs the query itself
+SET jit = off AS $$
 DECLARE
   tz text := pulse.timezone();
 BEGIN

@@ -16,7 +16,9 @@ RETURNS TABLE (posts bigint, replies bigint, favourites bigint, reblogs bigint,
                distinct_accounts bigint, new_accounts bigint, returning_accounts bigint,
                city_replies bigint, answered_share numeric, median_response_seconds double precision)
 LANGUAGE plpgsql STABLE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- JIT: the lateral per-post parts are costed high, and ~1 s of compilation dwarfs the query itself
+SET jit = off AS $$
 DECLARE
   -- engagements in scope: the format join only when a format is asked for (it is costly per probe)
   eng text := CASE WHEN p_format IS NULL THEN

@@ -31,3 +31,13 @@ GRANT EXECUTE ON FUNCTION kpi.summary(timestamptz, timestamptz, text, text),
 ALTER DEFAULT PRIVILEGES IN SCHEMA pulse GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO pulse_writer;
 ALTER DEFAULT PRIVILEGES IN SCHEMA pulse GRANT SELECT ON TABLES TO pulse_reader;
 ALTER DEFAULT PRIVILEGES IN SCHEMA kpi GRANT SELECT ON TABLES TO pulse_reader;
+
+-- Dashboards run many short queries whose lateral per-post parts are costed high; JIT compilation
+-- then adds ~1 s to a query that needs tens of milliseconds. Off for this database (new sessions),
+-- when the migrating role owns it; otherwise leave it to the DBA.
+DO $$
+BEGIN
+  EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE NOTICE 'not the database owner: leaving jit as it is';
+END $$;
