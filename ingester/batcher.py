@@ -16,7 +16,7 @@ import random
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import asyncpg
 import structlog
@@ -58,6 +58,16 @@ class Writer(Protocol):
     async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult: ...
 
 
+class ItemQueue(Protocol):
+    """Where put items wait for the consumer: asyncio.Queue, or ingester.spool.Spool (memory, then
+    disk while the database is down). Entries are (item, monotonic time received)."""
+
+    async def put(self, entry: tuple[Any, float]) -> None: ...
+    async def get(self) -> tuple[Any, float]: ...
+    def get_nowait(self) -> tuple[Any, float]: ...
+    def qsize(self) -> int: ...
+
+
 class WriteObserver(Protocol):
     """Told about every commit and every failed attempt (ingester.observability.Metrics fits)."""
 
@@ -97,15 +107,15 @@ class Batcher:
         retry_max_wait: float = 10.0,
         write_timeout: float = 120.0,
         observer: WriteObserver | None = None,
+        queue: ItemQueue | None = None,
     ) -> None:
         if batch_size < 1 or max_age <= 0:
             raise ValueError("batch_size must be >= 1 and max_age > 0")
         self._sink = sink
         self.batch_size = batch_size
         self.max_age = max_age
-        self._queue: asyncio.Queue[tuple[AnyEvent | CursorMark | _Barrier, float]] = asyncio.Queue(
-            queue_size or batch_size * 4
-        )
+        # Bounded: a slow database makes producers wait (back-pressure) instead of growing memory.
+        self._queue: ItemQueue = queue if queue is not None else asyncio.Queue(queue_size or batch_size * 4)
         self._retry_max_wait = retry_max_wait
         self._write_timeout = write_timeout
         self._observer = observer
@@ -305,4 +315,4 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
 
 
-__all__ = ["Batcher", "REJECTED", "RETRYABLE", "WriteObserver", "WriteTotals", "Writer", "quantile"]
+__all__ = ["Batcher", "ItemQueue", "REJECTED", "RETRYABLE", "WriteObserver", "WriteTotals", "Writer", "quantile"]

@@ -188,3 +188,19 @@ async def test_an_event_the_database_rejects_becomes_a_dead_letter_and_the_rest_
     assert "23514" in dead["reason"] and '"status_id":"5003"' in dead["payload"]
     assert await pool.fetchval("SELECT value FROM pulse.cursors") == "99"
     assert (totals.rejected, totals.retries) == (1, 0)
+
+
+async def test_items_spilled_to_the_disk_spool_are_written_in_order(pool: asyncpg.Pool, tmp_path) -> None:
+    from ingester.spool import Spool
+
+    spool = Spool(memory_items=2, path=tmp_path / "spool.jsonl")
+    sink = RecordingSink(pool)
+    batcher = Batcher(sink, batch_size=1000, max_age=3600, queue=spool)
+    items: list[AnyEvent | CursorMark] = [*replies(4), CursorMark(CH, "notifications", "42"), MENTION]
+    for item in items:
+        await batcher.put(item)  # no consumer yet: everything after the first two goes to disk
+    assert spool.disk_items() == 4
+    await batcher.close()
+    # One write; RecordingSink lists its events first, then its cursors.
+    assert [item for write in sink.writes for item in write] == [*items[:4], items[5], items[4]]
+    assert await count(pool, "statuses") == 5
