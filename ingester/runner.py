@@ -7,7 +7,9 @@ cursors commit with those rows; the caller prints the one-line summary.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import Counter
+from pathlib import Path
 from dataclasses import dataclass
 
 import asyncpg
@@ -20,6 +22,7 @@ from ingester.observability import Metrics, serve_metrics
 from ingester.retention import RetentionSettings, retention_loop
 from ingester.service import ChannelRunner, Fatal, ServiceConfig
 from ingester.sink import Sink
+from ingester.spool import Spool
 
 log = structlog.get_logger("ingester.runner")
 
@@ -79,10 +82,23 @@ class Service:
             if self.cfg.metrics_port is not None:
                 web = await serve_metrics(self.metrics, self.cfg.metrics_port)
             sink = Sink(pool)
-            self.batcher = batcher = Batcher(sink, batch_size=self.cfg.batch_size, max_age=self.cfg.batch_max_age)
+            spool = Spool(
+                max(self.cfg.batch_size * 20, 10_000),
+                path=self._spool_path(),
+                disk_bytes=self.cfg.spool_bytes,
+            )
+            self.batcher = batcher = Batcher(
+                sink,
+                batch_size=self.cfg.batch_size,
+                max_age=self.cfg.batch_max_age,
+                observer=self.metrics,
+                queue=spool,
+            )
             batch_task = asyncio.create_task(batcher.run(), name="batcher")
             cursors = await store.load_cursors(pool)
-            self.runners = [ChannelRunner(ch, self.cfg, pool, batcher, self.metrics) for ch in self.cfg.channels]
+            self.runners = [
+                ChannelRunner(ch, self.cfg, pool, batcher, self.metrics, spool.saturated) for ch in self.cfg.channels
+            ]
             # Preparing waits for each server (retrying with backoff); a stop must still end it.
             prep = asyncio.ensure_future(asyncio.gather(*(r.prepare(cursors) for r in self.runners)))
             stopping = asyncio.create_task(stop.wait())
@@ -91,9 +107,7 @@ class Service:
             if not prep.done():
                 prep.cancel()
                 await asyncio.gather(prep, return_exceptions=True)
-                await batcher.close()
-                batch_task.cancel()
-                await asyncio.gather(batch_task, return_exceptions=True)
+                await self._close(batcher, batch_task, spool)
                 return self.summary()
             prep.result()  # raises Fatal for a refused token
             tasks = [asyncio.create_task(r.run(), name=f"channel:{r.ch.name}") for r in self.runners]
@@ -120,14 +134,29 @@ class Service:
                 for t in [*tasks, stopper]:
                     t.cancel()
                 await asyncio.gather(*tasks, stopper, return_exceptions=True)
-                await batcher.close()
-                batch_task.cancel()
-                await asyncio.gather(batch_task, return_exceptions=True)
+                await self._close(batcher, batch_task, spool)
             return self.summary()
         finally:
             if web is not None:
                 await web.cleanup()
             await pool.close()
+
+    def _spool_path(self) -> Path | None:
+        if self.cfg.spool_dir is None:
+            return None
+        # One spool per database and channel set: two ingesters on one machine never share a file.
+        key = hashlib.sha256((self.cfg.dsn + "|" + ",".join(c.name for c in self.cfg.channels)).encode())
+        return self.cfg.spool_dir / f"spool-{key.hexdigest()[:16]}.jsonl"
+
+    async def _close(self, batcher: Batcher, batch_task: asyncio.Task[None], spool: Spool) -> None:
+        """Flush what is queued; if the database does not take it in time, keep it on disk for the next run."""
+        try:
+            await asyncio.wait_for(batcher.close(), self.cfg.close_timeout)
+        except asyncio.TimeoutError:
+            kept = spool.persist()
+            log.warning("database unavailable at shutdown; queued items kept in the disk spool", items=kept)
+        batch_task.cancel()
+        await asyncio.gather(batch_task, return_exceptions=True)
 
     def summary(self) -> Summary:
         events: Counter[str] = Counter()

@@ -7,10 +7,13 @@ This module only wires and supervises; each part gets only the settings slice it
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import asyncpg
 import structlog
@@ -27,7 +30,7 @@ from ingester.settings import ChannelSettings, Settings
 from ingester.sink import CursorMark, Sink
 from ingester.sources.catchup import CatchUp
 from ingester.sources.rest import MastodonRest, RestFatal
-from ingester.sources.stream import StreamConfig, StreamFatal, StreamSource
+from ingester.sources.stream import Backpressure, StreamConfig, StreamFatal, StreamSource
 
 log = structlog.get_logger("ingester.service")
 
@@ -50,6 +53,9 @@ class ServiceConfig:
     backfill_since: date | None = None
     heartbeat_seconds: float = 5.0
     metrics_port: int | None = 9108  # None: no /metrics server (tests that run several services)
+    spool_dir: Path | None = None  # None: memory only
+    spool_bytes: int = 256 * 2**20
+    close_timeout: float = 20.0
 
     @classmethod
     def from_settings(cls, s: Settings) -> ServiceConfig:
@@ -63,6 +69,8 @@ class ServiceConfig:
             idle_timeout=s.pulse_idle_timeout_seconds,
             backfill_since=s.pulse_backfill_since,
             metrics_port=s.pulse_metrics_port,
+            spool_dir=None if s.pulse_spool_max_mb == 0 else (s.pulse_spool_dir or Path(tempfile.gettempdir()) / "praatmee-pulse"),
+            spool_bytes=s.pulse_spool_max_mb * 2**20,
         )
 
 
@@ -75,9 +83,16 @@ class Counters:
 
 class ChannelRunner:
     def __init__(
-        self, ch: ChannelSettings, cfg: ServiceConfig, pool: asyncpg.Pool, batcher: Batcher, metrics: Metrics
+        self,
+        ch: ChannelSettings,
+        cfg: ServiceConfig,
+        pool: asyncpg.Pool,
+        batcher: Batcher,
+        metrics: Metrics,
+        saturated: Callable[[], bool] = lambda: False,
     ) -> None:
         self.ch = ch
+        self._saturated = saturated
         self.metrics = metrics
         self.cfg = cfg
         self.pool = pool
@@ -118,12 +133,13 @@ class ChannelRunner:
             self._on_text,
             self._on_connected,
             on_disconnected=self._on_disconnected,
+            ready=self._room,
         )
         # After a restart (or kill -9) anything may have happened since our last heartbeat.
         self._gap_since = await store.last_alive(self.pool, self.ch.name)
         log.info("channel ready", channel=self.ch.name, acct=me.get("acct"), streaming=streaming)
 
-    async def _put(self, item: Event | CursorMark) -> None:
+    async def _put(self, item: Event | CursorMark, received: float | None = None) -> None:
         if isinstance(item, CursorMark):
             self.metrics.catchup_page(self.ch.name)
         else:
@@ -134,10 +150,19 @@ class ChannelRunner:
             if item.type == "dead_letter":
                 self.counters.dead_letters += 1
                 self.metrics.dead_letter(self.ch.name)
-        await self.batcher.put(item)
+        await self.batcher.put(item, received=received)
+
+    async def _room(self) -> None:
+        """Before (re)connecting: wait until the spool has room again."""
+        while self._saturated():
+            await asyncio.sleep(0.5)
 
     async def _on_text(self, text: str, received: float) -> None:
         assert self.ctx is not None
+        if self._saturated():
+            # Memory and disk spool are full (the database has been down for long): stop reading the
+            # stream; the catch-up after the reconnect pages everything since the durable cursor.
+            raise Backpressure("spool full")
         msg = decode_ws_frame(text)
         if isinstance(msg, StreamError):
             # Error frames leave the socket open; they mean a subscription was refused.
@@ -148,7 +173,7 @@ class ChannelRunner:
             self._trigger.set()  # filtered notifications were released: re-read them
         now = datetime.now(timezone.utc)
         for ev in normalize_stream(msg, self.ctx, now):
-            await self._put(ev)
+            await self._put(ev, received)
         self.last_event_at = now
 
     def _on_connected(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -115,6 +116,10 @@ class Settings(BaseSettings):
     pulse_dead_letter_retention_days: int = Field(default=30, ge=1)
     pulse_heartbeat_retention_days: int = Field(default=30, ge=1)
     pulse_retention_every_seconds: float = Field(default=3600.0, gt=0)
+    pulse_spool_dir: Path | None = Field(
+        default=None, description="Directory of the on-disk spool used while the database is down (default: temp dir)"
+    )
+    pulse_spool_max_mb: int = Field(default=256, ge=0, le=1_000_000, description="Disk spool size; 0 = memory only")
     pulse_formats: str | None = Field(
         default=None,
         description="Hashtag-to-format map, e.g. 'InnovatorSpotlight=innovator_spotlight,QenA=qa' (defaults built in)",

@@ -119,6 +119,23 @@ class Spool:
         if self._disk_count == 1:
             log.warning("database slow or down: spooling to disk", path=str(self.path))
 
+    def persist(self) -> int:
+        """At shutdown with the database still down: write what waits in memory to the file, ahead of
+        what is already there, so the next run replays it. Returns the items now on disk."""
+        if self.path is None:
+            return 0
+        pending = b""
+        if self._disk_count:
+            with self.path.open("rb") as f:
+                f.seek(self._read_offset)
+                pending = f.read()
+        head = b"".join(encode(item) for item, _ in self._mem if not _is_barrier(item))
+        self.path.write_bytes(head + pending)
+        self._mem.clear()
+        self._read_offset, self._write_offset = 0, len(head) + len(pending)
+        self._disk_count = (head + pending).count(b"\n")
+        return self._disk_count
+
     # -- consumer ------------------------------------------------------------------------------------
 
     def get_nowait(self) -> Entry:

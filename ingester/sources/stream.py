@@ -28,6 +28,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 log = structlog.get_logger("ingester.stream")
 
 
+class Backpressure(Exception):
+    """Raised by `on_text` when nothing more can be queued: the socket is closed until `ready()`."""
+
+
 class StreamFatal(Exception):
     """The streaming server refuses the token: a reconnect cannot help. `str()` is one line."""
 
@@ -94,7 +98,9 @@ class StreamSource:
         on_connected: OnConnected,
         *,
         on_disconnected: Callable[[str], None] | None = None,
+        ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._ready = ready
         self.config = config
         self._on_text = on_text
         self._on_connected = on_connected
@@ -109,6 +115,8 @@ class StreamSource:
         """Connect forever with jittered exponential backoff; raise StreamFatal on a rejected token."""
         backoff = self.config.backoff_initial
         while True:
+            if self._ready is not None:
+                await self._ready()
             connects = self.connects
             reason = await self._session()
             self.connected = False
@@ -170,4 +178,8 @@ class StreamSource:
             if isinstance(data, bytes):  # the real server never sends binary; keep it aside as text
                 data = data.decode("utf-8", errors="replace")
             self.last_frame_wall = time.time()
-            await self._on_text(data, time.monotonic())
+            try:
+                await self._on_text(data, time.monotonic())
+            except Backpressure as exc:
+                await ws.close(code=1000, reason="back-pressure")
+                return f"stopped reading: {exc}"
