@@ -107,3 +107,61 @@ async def converge(database_url: str, truth: GroundTruth, timeout: float, channe
             break
         await asyncio.sleep(0.5)
     return last
+
+
+# -- helpers for the fault tests (test_chaos, test_secrets, bench/soak) --------------------------
+
+
+def with_port(database_url: str, port: int) -> str:
+    """The same database URL on another port (the ingester's view of the database through a TcpProxy)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(database_url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host = hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"))
+
+
+def db_address(database_url: str) -> tuple[str, int]:
+    """(host, port) of the server a postgresql:// URL points at."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(database_url)
+    return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+# Each query lists rows that break "one row per Mastodon id"; a correct database returns none. The
+# hypertables' primary keys include their time column, so these are not implied by the schema.
+DUPLICATE_QUERIES = {
+    "kpi.engagements": "SELECT channel, kind, source_id FROM kpi.engagements GROUP BY 1, 2, 3 HAVING count(*) > 1",
+    "pulse.statuses": "SELECT channel, status_id FROM pulse.statuses GROUP BY 1, 2 HAVING count(*) > 1",
+    "pulse.interactions": "SELECT channel, notification_id FROM pulse.interactions GROUP BY 1, 2 HAVING count(*) > 1",
+    "pulse.tombstones": "SELECT channel, status_id FROM pulse.tombstones GROUP BY 1, 2 HAVING count(*) > 1",
+    "pulse.edits": "SELECT channel, status_id, edited_at FROM pulse.edits GROUP BY 1, 2, 3 HAVING count(*) > 1",
+}
+
+
+async def duplicates(database_url: str) -> dict[str, int]:
+    """Per table or view: how many ids occur more than once (all zero when nothing was doubled)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return {name: len(await conn.fetch(sql)) for name, sql in DUPLICATE_QUERIES.items()}
+    finally:
+        await conn.close()
+
+
+def log_records(text: str) -> list[dict[str, object]]:
+    """The JSON log lines of an ingester's output (other lines are skipped)."""
+    import json
+
+    out: list[dict[str, object]] = []
+    for line in text.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
