@@ -33,6 +33,13 @@ from ingester.sources.rest import MastodonRest, RestFatal
 from ingester.sources.stream import Backpressure, StreamConfig, StreamFatal, StreamSource
 
 log = structlog.get_logger("ingester.service")
+# The database connection failed (reset, refused, timed out, or the server is starting/stopping).
+DATABASE_GONE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,  # includes ConnectionDoesNotExistError
+    asyncpg.CannotConnectNowError,
+)
 
 
 class Fatal(Exception):
@@ -202,6 +209,13 @@ class ChannelRunner:
                 await self.catchup.run(gap_since=gap)
             except RestFatal as exc:
                 raise Fatal(f"channel {self.ch.name}: {exc}") from None
+            except DATABASE_GONE as exc:
+                # An outage or restart of the database mid-run is expected, not a bug: no traceback.
+                log.warning("catch-up interrupted: database unreachable; the next run starts again from the "
+                            "durable cursors", channel=self.ch.name, error=type(exc).__name__)
+                self._gap_since = self._gap_since or gap
+                await asyncio.sleep(5)
+                continue
             except Exception:  # noqa: BLE001 - a bug or odd answer must not stop ingestion
                 log.exception("catch-up failed; the next run starts again from the durable cursors", channel=self.ch.name)
                 self._gap_since = self._gap_since or gap
