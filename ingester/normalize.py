@@ -40,6 +40,7 @@ from ingester.mastodon_models import (
     MNotificationHead,
     MStatus,
     describe_error,
+    validate,
 )
 from ingester.redact import Redactor
 
@@ -122,7 +123,7 @@ def _stream_event(
         case "update":
             return _status(payload, ctx, source, at)
         case "status.update":
-            return _edit(MStatus.model_validate(payload), ctx, source, at, via=None)
+            return _edit(validate(MStatus, payload), ctx, source, at, via=None)
         case "delete":
             status_id = _ID.validate_python(payload)
             return [
@@ -137,7 +138,7 @@ def _stream_event(
 
 
 def _status(payload: object, ctx: ChannelContext, source: Source, at: datetime) -> list[Event]:
-    return _status_events(MStatus.model_validate(payload), ctx, source, at, via=None)
+    return _status_events(validate(MStatus, payload), ctx, source, at, via=None)
 
 
 def _notification(
@@ -150,13 +151,13 @@ def _notification(
         reason = "grouped notification (v2 shape) is not supported: page /api/v1/notifications"
         return [_dead(ctx, source, at, reason, payload)]
     # Route on the type first: irrelevant types need not be valid beyond their id and type.
-    kind = MNotificationHead.model_validate(payload).type
+    kind = validate(MNotificationHead, payload).type
     if kind in IGNORED_NOTIFICATION_TYPES:
         return []
     if kind not in KNOWN_NOTIFICATION_TYPES:
         return [_dead(ctx, source, at, f"unknown notification type {kind!r}", payload)]
 
-    n = MNotification.model_validate(payload)
+    n = validate(MNotification, payload)
     events: list[Event]
     if kind == "follow":
         events = [_interaction(n, None, ctx, source)]
