@@ -3,13 +3,15 @@
 A key is the hex HMAC-SHA256 of the account's canonical identifier, keyed with the deployment's
 secret salt (`PULSE_ACCOUNT_SALT`, kept outside the database). Same account + same salt gives the
 same key on every server and every run, so unique-account KPIs work without storing handles; without
-the salt nobody can recompute a key from a handle. Pure: no I/O, no state.
+the salt nobody can recompute a key from a handle. Pure: no I/O; the only state is a cache of
+keyed HMAC objects, which changes speed, never a result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 KEY_LENGTH = 64  # hex digits of a SHA-256 digest
 
@@ -20,11 +22,17 @@ def account_key(uri: str, salt: str) -> str:
     'surrogatepass' keeps the function total: a lone surrogate cannot make it raise, and the
     normaliser rejects such strings before they get here anyway.
     """
-    return hmac.new(
-        salt.encode("utf-8", "surrogatepass"),
-        uri.encode("utf-8", "surrogatepass"),
-        hashlib.sha256,
-    ).hexdigest()
+    mac = _keyed(salt).copy()
+    mac.update(uri.encode("utf-8", "surrogatepass"))
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed(salt: str) -> hmac.HMAC:
+    # Keying HMAC hashes the padded key twice; every account key of a deployment uses the same salt,
+    # so do that once and copy the keyed state (about half the cost per key). The salt stays in
+    # this process's memory only, where the settings object holds it anyway.
+    return hmac.new(salt.encode("utf-8", "surrogatepass"), digestmod=hashlib.sha256)
 
 
 def account_identifier(uri: str | None, url: str | None, acct: str | None = None) -> str | None:
