@@ -94,15 +94,17 @@ async def wait_for(predicate: Callable[[], object], timeout: float, every: float
     return False
 
 
-async def converge(database_url: str, truth: GroundTruth, timeout: float, channel: str = "main") -> dict[str, int]:
-    """Wait until the counts equal the ground truth twice in a row; return the last counts."""
+async def converge(
+    database_url: str, truth: GroundTruth, timeout: float, channel: str = "main", kinds: tuple[str, ...] = KINDS
+) -> dict[str, int]:
+    """Wait until the counts of `kinds` equal the ground truth twice in a row; return the last counts."""
     want = expected(truth, channel)
     last: dict[str, int] = {}
     hits = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         last = await counts(database_url, channel)
-        hits = hits + 1 if last == want else 0
+        hits = hits + 1 if all(last[k] == want[k] for k in kinds) else 0
         if hits >= 2:
             break
         await asyncio.sleep(0.5)
@@ -165,3 +167,35 @@ def log_records(text: str) -> list[dict[str, object]]:
         if isinstance(rec, dict):
             out.append(rec)
     return out
+
+
+async def cli(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str, str]:
+    """Run `python -m ingester ARGS` to the end; return (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ingester", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    return proc.returncode or 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+async def dump_pulse(database_url: str) -> str:
+    """Every row of every table in schema pulse as JSON text, one per line (for 'is X stored anywhere')."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'pulse' AND table_type = 'BASE TABLE'"
+        )
+        lines: list[str] = []
+        for t in tables:
+            name = t["table_name"].replace('"', '""')
+            rows = await conn.fetch(f'SELECT row_to_json(x)::text AS j FROM pulse."{name}" x')
+            lines += [f"{t['table_name']}: {r['j']}" for r in rows]
+        return "\n".join(lines)
+    finally:
+        await conn.close()

@@ -305,8 +305,12 @@ class CatchUp:
 
 
 def _as_edits(events: list[Event]) -> list[Event]:
-    """A re-fetched status that was edited must replace the stored text: send it as an edit."""
-    return [
-        EditEvent(status=ev) if isinstance(ev, StatusEvent) and ev.edited_at is not None else ev
-        for ev in events
-    ]
+    """A re-fetched status that was edited must replace the stored text. Send the status (stored if we do
+    not have it yet: an edit alone never inserts an `other` status, which may be a quiet reply deep in a
+    thread) followed by the edit (replaces the text if we do)."""
+    out: list[Event] = []
+    for ev in events:
+        out.append(ev)
+        if isinstance(ev, StatusEvent) and ev.edited_at is not None:
+            out.append(EditEvent(status=ev))
+    return out
