@@ -87,7 +87,9 @@ class CatchUp:
         verify_limit: int = 500,
         recheck_window: timedelta = timedelta(hours=6),
         recheck_every: timedelta = timedelta(minutes=10),
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
+        self._clock = clock  # injected so tests can move thread polling through its schedule
         self.rest = rest
         self.ctx = ctx
         self.pool = pool
@@ -222,7 +224,7 @@ class CatchUp:
         return self.rest.rate.share_left() > 1.0 - self.poll_budget_share
 
     async def _threads(self, *, after_gap: bool) -> None:
-        now = _now()
+        now = self._clock()
         for post_id, posted_at in await store.live_posts(self.pool, self.ctx.channel, now - timedelta(days=30)):
             self.schedule.track(post_id, posted_at)
         for post_id in self.schedule.due(now, young_within=6 * HOUR if after_gap else None):
@@ -232,7 +234,7 @@ class CatchUp:
             await self._poll_thread(post_id)
 
     async def _poll_thread(self, post_id: str) -> None:
-        now = _now()
+        now = self._clock()
         post = await self.rest.status(post_id)
         if post is None:  # 404: the channel deleted it
             await self._put(DeleteEvent(channel=self.ctx.channel, status_id=post_id, observed_at=now, source=Source.CONTEXT))

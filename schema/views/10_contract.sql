@@ -53,6 +53,7 @@ SELECT s.channel,
  WHERE s.relation = 'own_post';
 
 COMMENT ON VIEW kpi.posts IS 'The channel''s own statuses: top-level posts (in_reply_to_id NULL) and its answers in threads.';
+COMMENT ON COLUMN kpi.posts.channel IS 'Configured name of the city account (channel).';
 COMMENT ON COLUMN kpi.posts.post_id IS 'Mastodon status id.';
 COMMENT ON COLUMN kpi.posts.posted_at IS 'When the channel published it.';
 COMMENT ON COLUMN kpi.posts.url IS 'Public link to the status.';

@@ -104,6 +104,3 @@ COMMENT ON COLUMN kpi.post_stats.first_reply_at IS 'Time of the first reply by a
 COMMENT ON COLUMN kpi.post_stats.city_replies IS 'The channel''s own answers inside the thread (its statuses replying to another account''s status).';
 COMMENT ON COLUMN kpi.post_stats.answered_share IS 'Resident replies addressed to the city answered within 72 h / those older than 72 h; NULL when none is older than 72 h.';
 
--- The contract view kpi.posts (10_contract.sql) leaves this one column undocumented; every kpi column
--- must have a comment. Remove this line once 10_contract.sql carries it.
-COMMENT ON COLUMN kpi.posts.channel IS 'Configured name of the city account (channel).';

@@ -1,0 +1,79 @@
+"""Thread polling finds what no notification announces: a reply three levels deep that does not mention the
+city is counted within 3 minutes while its post is young. Real simulator, real database, injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
+from pydantic import SecretStr
+
+from ingester import store
+from ingester.batcher import Batcher
+from ingester.identity import account_key
+from ingester.normalize import ChannelContext
+from ingester.sink import Sink
+from ingester.simulator import RateLimits, SimConfig, Simulator
+from ingester.sources.catchup import CatchUp
+from ingester.sources.rest import MastodonRest
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(SimConfig(rate_limits=RateLimits(api_limit=100_000, paging_limit=100_000))) as s:
+        yield s
+
+
+async def _kind_of(pool: asyncpg.Pool, status_id: str) -> str | None:
+    return await pool.fetchval("SELECT kind FROM kpi.engagements WHERE source_id = $1", status_id)
+
+
+async def test_a_quiet_reply_three_levels_deep_is_counted_at_the_next_poll_two_minutes_later(
+    sim: Simulator, database_url: str, salt: str
+) -> None:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    batcher = Batcher(Sink(pool), max_age=0.02)
+    runner = asyncio.create_task(batcher.run())
+    try:
+        city = sim.channel_account()
+        anna, bram, cem = (r.id for r in sim.residents[:3])
+        w = sim.world
+        post = w.post(city.id, "Wat vindt u van het nieuwe plein?", tags=("vraagvandegemeente",))
+        level1 = w.post(anna, "Mooi, maar te weinig bomen", in_reply_to=post.id, mentions=(city.id,))
+
+        rest = MastodonRest(sim.base_url, SecretStr(sim.token()))
+        ctx = ChannelContext(channel="main", account_id=city.id, salt=salt)
+        await store.upsert_channel(pool, "main", city.id, account_key("city", salt), city.acct, sim.base_url)
+        t0 = datetime.now(timezone.utc)
+        clock = [t0]
+        catchup = CatchUp(rest, ctx, pool, batcher.put, {}, clock=lambda: clock[0])
+
+        await catchup.run()  # stores the post (own statuses) and the mention-backed level-1 reply
+        await batcher.flush()
+        await catchup.run()  # the post is young and known now: its thread is read at t0
+        await batcher.flush()
+        assert await _kind_of(pool, level1.id) == "reply"
+
+        level2 = w.post(bram, "Bomen geven schaduw", in_reply_to=level1.id, mentions=(anna,))
+        level3 = w.post(cem, "En koelte in de zomer", in_reply_to=level2.id, mentions=(bram,))
+        assert city.id not in level2.mention_ids + level3.mention_ids  # nothing notifies the city
+
+        clock[0] = t0 + timedelta(minutes=1)
+        await catchup.run()
+        await batcher.flush()
+        assert await _kind_of(pool, level3.id) is None  # not due yet: polled a minute ago
+
+        clock[0] = t0 + timedelta(minutes=2)
+        await catchup.run()
+        await batcher.flush()
+        assert await _kind_of(pool, level3.id) == "reply"
+        assert await _kind_of(pool, level2.id) == "reply"
+        root = await pool.fetchval("SELECT thread_root_id FROM kpi.engagements WHERE source_id = $1", level3.id)
+        assert root == post.id
+    finally:
+        await batcher.close()
+        runner.cancel()
+        await pool.close()
