@@ -12,7 +12,8 @@ COPY pyproject.toml README.md ./
 COPY ingester ./ingester
 COPY schema ./schema
 RUN pip install -e . \
- && useradd --system --uid 10001 --home-dir /app pulse
+ && useradd --system --uid 10001 --home-dir /app pulse \
+ && mkdir -p /var/lib/pulse/spool && chown -R pulse /var/lib/pulse
 
 USER pulse
 EXPOSE 9108

@@ -113,8 +113,10 @@ def test_ingester_runs_against_the_simulator_unless_a_token_is_set() -> None:
 
 def test_data_lives_in_named_volumes() -> None:
     doc = compose()
-    assert set(doc["volumes"]) == {"pgdata", "grafana-data"}
+    assert set(doc["volumes"]) == {"pgdata", "grafana-data", "spool"}
     assert "pgdata:/var/lib/postgresql/data" in doc["services"]["timescaledb"]["volumes"]
+    assert "spool:/var/lib/pulse" in doc["services"]["ingester"]["volumes"]
+    assert doc["services"]["ingester"]["environment"]["PULSE_SPOOL_DIR"].startswith("/var/lib/pulse/")
     assert "grafana-data:/var/lib/grafana" in doc["services"]["grafana"]["volumes"]
 
 
