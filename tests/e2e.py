@@ -199,3 +199,9 @@ async def dump_pulse(database_url: str) -> str:
         return "\n".join(lines)
     finally:
         await conn.close()
+
+
+async def reap(ingester: Ingester) -> None:
+    """SIGKILL the process if it is still running (test teardown: never leave one behind)."""
+    if ingester.proc is not None and ingester.proc.returncode is None:
+        await ingester.kill9()
