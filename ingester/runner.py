@@ -71,8 +71,17 @@ class Service:
 
     async def run(self, stop: asyncio.Event) -> Summary:
         """Run until `stop` is set; raise Fatal for a cause no retry can fix."""
+        # Waiting for the database retries forever (it may start after us); a stop must still end it.
+        connecting = asyncio.ensure_future(connect_pool(self.cfg.dsn))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not connecting.done():
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
+            return self.summary()
         try:
-            pool = await connect_pool(self.cfg.dsn)
+            pool = connecting.result()
         except asyncpg.InvalidPasswordError:
             raise Fatal("DATABASE_URL: the database rejected the password") from None
         except asyncpg.InvalidCatalogNameError:
