@@ -265,10 +265,11 @@ class ChannelRunner:
                 tg.create_task(self.stream.run(), name=f"stream:{self.ch.name}")
                 tg.create_task(self._catchup_loop(), name=f"catchup:{self.ch.name}")
                 tg.create_task(self._heartbeat_loop(), name=f"heartbeat:{self.ch.name}")
-        except* StreamFatal as eg:
-            raise Fatal(f"channel {self.ch.name}: {eg.exceptions[0]}") from None
-        except* Fatal as eg:
-            raise eg.exceptions[0] from None
+        except* (StreamFatal, Fatal) as eg:
+            # One handler for both: the stream and the catch-up can meet a revoked token at the same
+            # moment, and two raising `except*` clauses would end the run in an ExceptionGroup traceback.
+            first = eg.exceptions[0]
+            raise (Fatal(f"channel {self.ch.name}: {first}") if isinstance(first, StreamFatal) else first) from None
 
 
 def _wall(ts: float | None) -> datetime | None:
