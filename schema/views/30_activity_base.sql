@@ -11,6 +11,10 @@
 -- change without re-materialising). The _1d ones are the per-account daily rollup.
 -- Apache-only TimescaleDB and plain PostgreSQL: ordinary views with one row per event and the same
 -- columns; the kpi views sum and count-distinct over either shape, so the results are identical.
+-- Their buckets are immutable expressions (AT TIME ZONE with the timezone written in as a literal)
+-- with a matching expression index each, so a filter on kpi.activity_*.bucket (Grafana's
+-- $__timeFilter) reaches the events through an index instead of computing every event's bucket.
+-- The daily ones are rebuilt for a new timezone like the aggregates (the index comment records it).
 --
 -- Buckets: _1h = clock hours in UTC (= local hours wherever the offset is whole hours, as in
 -- Europe/Amsterdam; a fall-back night shows its repeated local hour as two buckets, not one 2-hour
@@ -32,17 +36,35 @@ DECLARE
   grain       text;
   rel         text;
   built_tz    text;
+  idx_tz      text;
   have_caggs  boolean;
 BEGIN
   IF pulse.tier() <> 'timescale' THEN
-    -- Ordinary views, one row per event. The daily bucket reads the timezone at query time.
+    -- Ordinary views, one row per event, bucketed by immutable expressions the indexes below match.
     FOREACH grain IN ARRAY ARRAY['1h', '1d'] LOOP
       IF grain = '1h' THEN
-        st_bucket := $$date_trunc('hour', created_at, 'UTC')$$;
-        ia_bucket := $$date_trunc('hour', occurred_at, 'UTC')$$;
+        st_bucket := $$(date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')$$;
+        ia_bucket := $$(date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')$$;
       ELSE
-        st_bucket := $$date_trunc('day', created_at, (SELECT pulse.timezone()))$$;
-        ia_bucket := $$date_trunc('day', occurred_at, (SELECT pulse.timezone()))$$;
+        st_bucket := format($$(date_trunc('day', created_at AT TIME ZONE %1$L) AT TIME ZONE %1$L)$$, tz);
+        ia_bucket := format($$(date_trunc('day', occurred_at AT TIME ZONE %1$L) AT TIME ZONE %1$L)$$, tz);
+      END IF;
+      -- (Re)build the bucket indexes when missing or built for another timezone. Building one locks
+      -- out writers for a while on a big table: first migrate after an upgrade, or a new timezone.
+      idx_tz := CASE grain WHEN '1h' THEN 'UTC' ELSE tz END;  -- hours do not depend on it
+      IF obj_description(to_regclass(format('pulse.statuses_bucket_%s_idx', grain)), 'pg_class')
+         IS DISTINCT FROM idx_tz THEN
+        EXECUTE format('DROP INDEX IF EXISTS pulse.statuses_bucket_%s_idx', grain);
+        EXECUTE format('CREATE INDEX statuses_bucket_%s_idx ON pulse.statuses (%s) WHERE %s',
+                       grain, st_bucket, where_st);
+        EXECUTE format('COMMENT ON INDEX pulse.statuses_bucket_%s_idx IS %L', grain, idx_tz);
+      END IF;
+      IF obj_description(to_regclass(format('pulse.interactions_bucket_%s_idx', grain)), 'pg_class')
+         IS DISTINCT FROM idx_tz THEN
+        EXECUTE format('DROP INDEX IF EXISTS pulse.interactions_bucket_%s_idx', grain);
+        EXECUTE format('CREATE INDEX interactions_bucket_%s_idx ON pulse.interactions (%s)',
+                       grain, ia_bucket);
+        EXECUTE format('COMMENT ON INDEX pulse.interactions_bucket_%s_idx IS %L', grain, idx_tz);
       END IF;
       EXECUTE format($v$
         CREATE OR REPLACE VIEW pulse.activity_statuses_%s AS

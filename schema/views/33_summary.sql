@@ -9,6 +9,14 @@
 -- channel and format narrow both families; with a format, engagements count when they are about a
 -- post of that format (follows and mentions outside threads then drop out), and "returning" means
 -- seen before in the same channel/format scope.
+--
+-- How it stays fast (plain PostgreSQL has no aggregates to lean on):
+--   * returning accounts: pulse.account_first_seen (011_first_seen.sql, kept exact by triggers) says
+--     when each account first engaged with each channel; one hash join instead of one probe into
+--     the events per active account. With a format the events are still asked, but only for the
+--     accounts first seen before `from` (the others cannot have been seen on such posts either).
+--   * answered within 72 h: the channel's answers written from `from` on are few; they are joined
+--     to the range's replies in one hash join instead of one lookup per reply.
 CREATE OR REPLACE FUNCTION kpi.summary(p_from timestamptz, p_to timestamptz,
                             p_channel text DEFAULT NULL, p_format text DEFAULT NULL)
 RETURNS TABLE (posts bigint, replies bigint, favourites bigint, reblogs bigint,
@@ -28,6 +36,22 @@ DECLARE
                    ON o.channel = e.channel AND o.status_id = e.post_ref AND o.format = $4
                  WHERE ($3::text IS NULL OR e.channel = $3)'
               END;
+  -- when each active account was first seen in scope (any channel when none is given)
+  seen text := CASE WHEN p_channel IS NULL THEN
+                 '(SELECT f.account_key, min(f.first_seen_at) AS first_seen_at
+                     FROM pulse.account_first_seen f GROUP BY f.account_key)'
+               ELSE
+                 '(SELECT f.account_key, f.first_seen_at FROM pulse.account_first_seen f
+                    WHERE f.channel = $3)'
+               END;
+  -- returning: seen before `from`; with a format, seen before on a post of that format
+  is_returning text := CASE WHEN p_format IS NULL THEN
+                      'f.first_seen_at < $1'
+                    ELSE
+                      format('f.first_seen_at < $1 AND EXISTS (
+                                SELECT 1 FROM %s AND e.account_key = a.account_key AND e.occurred_at < $1)',
+                             eng)
+                    END;
 BEGIN
   IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
     RAISE EXCEPTION 'kpi.summary: need from < to (got % .. %)', p_from, p_to
@@ -48,16 +72,36 @@ BEGIN
       SELECT DISTINCT e.account_key FROM %1$s AND e.occurred_at >= $1 AND e.occurred_at < $2
     ), accounts AS (
       SELECT count(*) AS distinct_accounts,
-             count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM %1$s AND e.account_key = a.account_key AND e.occurred_at < $1))
-               AS returning_accounts
+             count(*) FILTER (WHERE %3$s) AS returning_accounts
         FROM active a
+        LEFT JOIN %2$s f ON f.account_key = a.account_key
     ), answers AS (
       SELECT count(*) AS city_replies
         FROM pulse.own_statuses o
        WHERE o.answer AND o.created_at >= $1 AND o.created_at < $2
          AND ($3::text IS NULL OR o.channel = $3)
          AND ($4::text IS NULL OR o.format = $4)
+    ), addressed AS (
+      -- pulse.addressed_replies for replies written in the range, answered_at by a join
+      SELECT r.channel, r.status_id, r.created_at AS replied_at,
+             coalesce(r.thread_root_id, o.root_id) AS post_id
+        FROM pulse.statuses r
+        LEFT JOIN pulse.own_statuses o ON o.channel = r.channel AND o.status_id = r.in_reply_to_id
+       WHERE r.relation <> 'own_post'
+         AND r.in_reply_to_id IS NOT NULL
+         AND (r.relation = 'reply' OR o.status_id IS NOT NULL
+              OR (r.thread_root_id IS NOT NULL AND r.mentions_channel))
+         AND r.created_at >= $1 AND r.created_at < $2
+         AND ($3::text IS NULL OR r.channel = $3)
+    ), answered AS (
+      -- answers come after the reply, so after `from`: only the channel's answers since then
+      SELECT ad.channel, ad.status_id, ad.replied_at, ad.post_id, min(x.created_at) AS answered_at
+        FROM addressed ad
+        LEFT JOIN pulse.statuses x
+               ON x.channel = ad.channel AND x.in_reply_to_id = ad.status_id
+              AND x.relation = 'own_post' AND x.in_reply_to_id IS NOT NULL
+              AND x.created_at > ad.replied_at AND x.created_at > $1
+       GROUP BY ad.channel, ad.status_id, ad.replied_at, ad.post_id
     ), responses AS (
       SELECT count(*) FILTER (WHERE ar.replied_at < now() - interval '72 hours') AS due,
              count(*) FILTER (WHERE ar.replied_at < now() - interval '72 hours'
@@ -65,11 +109,9 @@ BEGIN
              percentile_cont(0.5) WITHIN GROUP (
                ORDER BY extract(epoch FROM ar.answered_at - ar.replied_at)::double precision)
                FILTER (WHERE ar.answered_at IS NOT NULL) AS median_seconds
-        FROM pulse.addressed_replies ar
+        FROM answered ar
         LEFT JOIN pulse.own_statuses o ON o.channel = ar.channel AND o.status_id = ar.post_id
-       WHERE ar.replied_at >= $1 AND ar.replied_at < $2
-         AND ($3::text IS NULL OR ar.channel = $3)
-         AND ($4::text IS NULL OR o.format = $4)
+       WHERE ($4::text IS NULL OR o.format = $4)
     )
     SELECT c.posts, c.replies, c.favourites, c.reblogs,
            c.replies::numeric / nullif(c.posts, 0),
@@ -80,7 +122,7 @@ BEGIN
            w.city_replies,
            r.in_time::numeric / nullif(r.due, 0),
            r.median_seconds
-      FROM cohort c, accounts a, answers w, responses r$q$, eng)
+      FROM cohort c, accounts a, answers w, responses r$q$, eng, seen, is_returning)
   USING p_from, p_to, p_channel, p_format;
 END $$;
 
