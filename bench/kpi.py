@@ -6,7 +6,10 @@ generate_series, then times dashboard-like queries: kpi.summary and the activity
 as the same question asked of the raw tables (kpi.activity() reads events directly). Prints p50/p95,
 the ratio view/raw and the tier. Drops the scratch database unless --keep.
 
-    .venv/bin/python bench/kpi.py [--scale 1.0] [--runs 7] [--keep]
+    .venv/bin/python bench/kpi.py [--scale 1.0] [--runs 7] [--keep] [--reuse DB] [--only NAME]
+
+--reuse DB migrates an earlier --keep database to the current schema and times it again (no new data),
+which is how a schema change is compared on the same rows.
 """
 
 from __future__ import annotations
@@ -133,14 +136,17 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 5.05 million engagements")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
+    ap.add_argument("--reuse", metavar="DB", help="time an earlier --keep database again (migrated first)")
+    ap.add_argument("--only", metavar="NAME", help="only the queries whose name starts with this")
     args = ap.parse_args()
 
     admin = os.environ.get("TEST_DATABASE_URL") or os.environ.get(
         "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"pulse_bench_{uuid.uuid4().hex[:8]}"
+    name = args.reuse or f"pulse_bench_{uuid.uuid4().hex[:8]}"
     params = conninfo_to_dict(admin)
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
     params["dbname"] = name
     url = make_conninfo(**params)
     try:
@@ -151,13 +157,19 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             tier = detect_tier(conn)
             t = time.perf_counter()
-            sizes = generate(conn, args.scale)
+            if args.reuse:
+                n = conn.execute("SELECT count(*) FROM kpi.engagements").fetchone()[0]  # type: ignore[index]
+                sizes = {"engagements": n, "posts": POSTS}
+            else:
+                sizes = generate(conn, args.scale)
             conn.execute("CALL pulse.refresh_aggregates()")
             print(f"tier: {tier.describe()}")
             print(f"data: {sizes['engagements']:,} engagements, {sizes['posts']} posts over {DAYS} days "
-                  f"(generated in {time.perf_counter() - t:.0f} s)")
+                  f"({'reused' if args.reuse else 'generated'} in {time.perf_counter() - t:.0f} s)")
             print(f"{'query':<22}{'p50 ms':>9}{'p95 ms':>9}{'raw p50':>9}{'raw p95':>9}{'view/raw':>10}")
             for label, q, raw in QUERIES:
+                if args.only and not label.startswith(args.only):
+                    continue
                 p50, p95 = timed(conn, q, args.runs)
                 if raw:
                     r50, r95 = timed(conn, raw, args.runs)
@@ -165,7 +177,7 @@ def main() -> None:
                 else:
                     print(f"{label:<22}{p50:>9.1f}{p95:>9.1f}{'-':>9}{'-':>9}{'-':>10}")
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse:
             with psycopg.connect(admin, autocommit=True) as c:
                 c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         else:

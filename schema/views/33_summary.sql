@@ -12,7 +12,7 @@
 --
 -- How it stays fast (plain PostgreSQL has no aggregates to lean on):
 --   * returning accounts: pulse.account_first_seen (011_first_seen.sql, kept exact by triggers) says
---     when each account first engaged with each channel; one hash join instead of one probe into
+--     when each account first engaged with each channel; one hashed set instead of one probe into
 --     the events per active account. With a format the events are still asked, but only for the
 --     accounts first seen before `from` (the others cannot have been seen on such posts either).
 --   * answered within 72 h: the channel's answers written from `from` on are few; they are joined
@@ -25,8 +25,11 @@ RETURNS TABLE (posts bigint, replies bigint, favourites bigint, reblogs bigint,
                city_replies bigint, answered_share numeric, median_response_seconds double precision)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- JIT: the lateral per-post parts are costed high, and ~1 s of compilation dwarfs the query itself
-SET jit = off AS $$
+-- JIT: the lateral per-post parts are costed high, and ~1 s of compilation dwarfs the query itself.
+-- work_mem: room for the hashed set of accounts seen before (and the distinct active accounts)
+-- in memory; at the default 4 MB a busy month spills to disk or loses the hashed subplan. No
+-- parallel workers: the distinct-account step then gathers and re-sorts every partial result.
+SET jit = off SET work_mem = '64MB' SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
   -- engagements in scope: the format join only when a format is asked for (it is costly per probe)
   eng text := CASE WHEN p_format IS NULL THEN
@@ -36,21 +39,19 @@ DECLARE
                    ON o.channel = e.channel AND o.status_id = e.post_ref AND o.format = $4
                  WHERE ($3::text IS NULL OR e.channel = $3)'
               END;
-  -- when each active account was first seen in scope (any channel when none is given)
+  -- accounts seen before `from` in scope (any channel when none is given)
   seen text := CASE WHEN p_channel IS NULL THEN
-                 '(SELECT f.account_key, min(f.first_seen_at) AS first_seen_at
-                     FROM pulse.account_first_seen f GROUP BY f.account_key)'
+                 'pulse.account_first_seen f WHERE f.first_seen_at < $1'
                ELSE
-                 '(SELECT f.account_key, f.first_seen_at FROM pulse.account_first_seen f
-                    WHERE f.channel = $3)'
+                 'pulse.account_first_seen f WHERE f.channel = $3 AND f.first_seen_at < $1'
                END;
-  -- returning: seen before `from`; with a format, seen before on a post of that format
+  -- returning: seen before `from`; with a format, also seen before on a post of that format
   is_returning text := CASE WHEN p_format IS NULL THEN
-                      'f.first_seen_at < $1'
+                      format('a.account_key IN (SELECT f.account_key FROM %s)', seen)
                     ELSE
-                      format('f.first_seen_at < $1 AND EXISTS (
+                      format('a.account_key IN (SELECT f.account_key FROM %s) AND EXISTS (
                                 SELECT 1 FROM %s AND e.account_key = a.account_key AND e.occurred_at < $1)',
-                             eng)
+                             seen, eng)
                     END;
 BEGIN
   IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
@@ -72,9 +73,9 @@ BEGIN
       SELECT DISTINCT e.account_key FROM %1$s AND e.occurred_at >= $1 AND e.occurred_at < $2
     ), accounts AS (
       SELECT count(*) AS distinct_accounts,
-             count(*) FILTER (WHERE %3$s) AS returning_accounts
+             -- IN (...) in a FILTER: a hashed subplan, built once, one hash probe per account
+             count(*) FILTER (WHERE %2$s) AS returning_accounts
         FROM active a
-        LEFT JOIN %2$s f ON f.account_key = a.account_key
     ), answers AS (
       SELECT count(*) AS city_replies
         FROM pulse.own_statuses o
@@ -122,7 +123,7 @@ BEGIN
            w.city_replies,
            r.in_time::numeric / nullif(r.due, 0),
            r.median_seconds
-      FROM cohort c, accounts a, answers w, responses r$q$, eng, seen, is_returning)
+      FROM cohort c, accounts a, answers w, responses r$q$, eng, is_returning)
   USING p_from, p_to, p_channel, p_format;
 END $$;
 
