@@ -80,7 +80,7 @@ def _loads(text: str) -> object:
     # lone surrogate escapes, nesting past its depth limit, text that is not UTF-8-encodable) goes
     # through `json` exactly as before, so edge cases decode and fail with the same reasons.
     try:
-        return from_json(text)
+        return from_json(text, cache_strings="keys")  # caching values too measured slower
     except (ValueError, TypeError):
         pass
     try:

@@ -274,12 +274,18 @@ _FAST: dict[type[BaseModel], type[BaseModel]] = {
 }
 
 
-def validate(model: type[M], payload: Any) -> M:
-    """`model.model_validate(payload)`, fast for clean input; same result, same errors."""
+def validate_fast(model: type[M], payload: Any) -> M | None:
+    """The fast path alone: what `validate` would return, or None where it needs the careful one."""
     try:
         return _FAST[model].model_validate(payload)  # type: ignore[return-value]
     except ValidationError:
-        return model.model_validate(payload)
+        return None
+
+
+def validate(model: type[M], payload: Any) -> M:
+    """`model.model_validate(payload)`, fast for clean input; same result, same errors."""
+    fast = validate_fast(model, payload)
+    return fast if fast is not None else model.model_validate(payload)
 
 
 _TYPE_MESSAGES = {
@@ -312,4 +318,5 @@ __all__ = [
     "MStatus",
     "describe_error",
     "validate",
+    "validate_fast",
 ]

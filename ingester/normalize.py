@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Callable
 
 from pydantic import TypeAdapter, ValidationError
@@ -41,6 +42,7 @@ from ingester.mastodon_models import (
     MStatus,
     describe_error,
     validate,
+    validate_fast,
 )
 from ingester.redact import Redactor
 
@@ -150,14 +152,16 @@ def _notification(
     if "id" not in payload and ("group_key" in payload or "notification_groups" in payload):
         reason = "grouped notification (v2 shape) is not supported: page /api/v1/notifications"
         return [_dead(ctx, source, at, reason, payload)]
-    # Route on the type first: irrelevant types need not be valid beyond their id and type.
-    kind = validate(MNotificationHead, payload).type
+    # Clean, complete notifications (nearly all) validate in one go. Otherwise route on the type
+    # first: irrelevant types need not be valid beyond their id and type.
+    full = validate_fast(MNotification, payload)
+    kind = full.type if full is not None else validate(MNotificationHead, payload).type
     if kind in IGNORED_NOTIFICATION_TYPES:
         return []
     if kind not in KNOWN_NOTIFICATION_TYPES:
         return [_dead(ctx, source, at, f"unknown notification type {kind!r}", payload)]
 
-    n = validate(MNotification, payload)
+    n = full if full is not None else validate(MNotification, payload)
     events: list[Event]
     if kind == "follow":
         events = [_interaction(n, None, ctx, source)]
@@ -240,9 +244,16 @@ def _status_event(
 
 
 def _account(a: MAccount, ctx: ChannelContext) -> Account:
-    ident = account_identifier(a.uri, a.url, a.acct)
+    return _account_for(a.uri, a.url, a.acct, ctx.salt)
+
+
+@lru_cache(maxsize=16_384)
+def _account_for(uri: str | None, url: str | None, acct: str, salt: str) -> Account:
+    # A channel hears from the same residents again and again; Account is a frozen value, so one
+    # instance serves every event of an account (the HMAC and the model are built once, not per event).
+    ident = account_identifier(uri, url, acct)
     assert ident is not None  # acct is required by the model
-    return Account(key=account_key(ident, ctx.salt), acct=a.acct, url=a.url)
+    return Account(key=account_key(ident, salt), acct=acct, url=url)
 
 
 def _with_gone(
