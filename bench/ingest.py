@@ -169,21 +169,49 @@ def normalise(frames: list[str]) -> list[Any]:
     return [ev for f in frames for ev in normalize_stream(decode_ws_frame(f), CTX, now)]
 
 
-class Clock:
-    """Wall time and this process's CPU time over the timed sections only (frame generation and
-    the like are excluded): CPU per event shows what the Python side costs, whatever else runs."""
+async def db_cpu(pool: asyncpg.Pool | None) -> float | None:
+    """CPU seconds used so far by the server processes serving this scratch database (Linux /proc,
+    local server only; None where that cannot be read)."""
+    if pool is None:
+        return None
+    pids = await pool.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    total = 0.0
+    try:
+        for row in pids:
+            with open(f"/proc/{row['pid']}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
 
-    def __init__(self) -> None:
+
+class Clock:
+    """Wall time, this process's CPU time and the database server's CPU time over the timed sections
+    only (frame generation and the like are excluded). CPU per event shows what each side costs,
+    whatever else runs on the machine: on an idle machine with a core for each, the pipeline cannot
+    beat 1 / max(python, database) CPU per event."""
+
+    def __init__(self, pool: asyncpg.Pool | None = None) -> None:
+        self.pool = pool
         self.wall = 0.0
         self.cpu = 0.0
+        self.db: float | None = 0.0 if pool is not None else None
         self._w = self._c = 0.0
+        self._d: float | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        self._d = await db_cpu(self.pool)
         self._w, self._c = time.perf_counter(), time.process_time()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self.wall += time.perf_counter() - self._w
         self.cpu += time.process_time() - self._c
+        now = await db_cpu(self.pool)
+        if self.db is not None and self._d is not None and now is not None:
+            self.db += now - self._d
+        else:
+            self.db = None
 
 
 async def run_pipeline(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace) -> tuple[int, Clock]:
@@ -194,9 +222,9 @@ async def run_pipeline(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: 
     """
     batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
     task = asyncio.create_task(batcher.run())
-    events, clock, per_read = 0, Clock(), args.frames_per_read
+    events, clock, per_read = 0, Clock(pool), args.frames_per_read
     for frames in factory.chunks(n):
-        clock.start()
+        await clock.start()
         now = datetime.now(timezone.utc)
         for i, f in enumerate(frames):
             if i % per_read == 0:
@@ -205,7 +233,7 @@ async def run_pipeline(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: 
                 await batcher.put(ev)
                 events += 1
         await batcher.flush()  # time the commit of this chunk too, not just the hand-over
-        clock.stop()
+        await clock.stop()
     await batcher.close()
     await task
     return events, clock
@@ -214,27 +242,27 @@ async def run_pipeline(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: 
 async def run_sink_only(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace) -> tuple[int, Clock]:
     batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
     task = asyncio.create_task(batcher.run())
-    events, clock = 0, Clock()
+    events, clock = 0, Clock(pool)
     for frames in factory.chunks(n):
         evs = normalise(frames)
-        clock.start()
+        await clock.start()
         for ev in evs:
             await batcher.put(ev)
         await batcher.flush()
-        clock.stop()
+        await clock.stop()
         events += len(evs)
     await batcher.close()
     await task
     return events, clock
 
 
-def run_normalise_only(factory: FrameFactory, n: int) -> tuple[int, Clock]:
+async def run_normalise_only(factory: FrameFactory, n: int) -> tuple[int, Clock]:
     """Decode + normalise alone (no database): the CPU the pipeline spends before the sink."""
     events, clock = 0, Clock()
     for frames in factory.chunks(n):
-        clock.start()
+        await clock.start()
         events += len(normalise(frames))
-        clock.stop()
+        await clock.stop()
     return events, clock
 
 
@@ -269,14 +297,14 @@ def _baseline_args(ev: Any) -> tuple[str, tuple[Any, ...]] | None:
 async def run_baseline(pool: asyncpg.Pool, factory: FrameFactory, n: int) -> tuple[int, Clock]:
     """One autocommit INSERT per normalised event (no accounts, no threads: generous to the baseline)."""
     evs = normalise([factory.frame() for _ in range(n)])
-    clock = Clock()
+    clock = Clock(pool)
     async with pool.acquire() as conn:
-        clock.start()
+        await clock.start()
         for ev in evs:
             stmt = _baseline_args(ev)
             if stmt is not None:
                 await conn.execute(stmt[0], *stmt[1])
-        clock.stop()
+        await clock.stop()
     return len(evs), clock
 
 
@@ -311,7 +339,7 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
     pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
     try:
         rows: list[tuple[str, int, Clock]] = []
-        n, c = run_normalise_only(FrameFactory(5, 117_500_000_000_000_000), min(args.events, 50_000))
+        n, c = await run_normalise_only(FrameFactory(5, 117_500_000_000_000_000), min(args.events, 50_000))
         rows.append(("decode + normalise only (no database)", n, c))
         n, c = await run_pipeline(pool, FrameFactory(1, 117_100_000_000_000_000), args.events, args)
         rows.append(("pipeline: frame -> decode -> normalise -> commit", n, c))
@@ -328,11 +356,12 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
     finally:
         await pool.close()
 
-    print(f"\n{'phase':<52}{'events':>10}{'seconds':>10}{'events/s':>12}{'cpu us/ev':>11}")
+    print(f"\n{'phase':<50}{'events':>9}{'seconds':>9}{'events/s':>10}{'py cpu us/ev':>14}{'db cpu us/ev':>14}")
     for name, n, c in rows:
-        print(f"{name:<52}{n:>10,}{c.wall:>10.2f}{n / c.wall:>12,.0f}{c.cpu / n * 1e6:>11.1f}")
-    print(f"{'pipeline / baseline':<52}{'':>20}{pipe_rate / base_rate:>11.1f}x")
-    print(f"{'sink only / baseline':<52}{'':>20}{sink_rate / base_rate:>11.1f}x")
+        db = "n/a" if c.db is None else f"{c.db / n * 1e6:.1f}"
+        print(f"{name:<50}{n:>9,}{c.wall:>9.2f}{n / c.wall:>10,.0f}{c.cpu / n * 1e6:>14.1f}{db:>14}")
+    print(f"{'pipeline / baseline':<50}{'':>18}{pipe_rate / base_rate:>9.1f}x")
+    print(f"{'sink only / baseline':<50}{'':>18}{sink_rate / base_rate:>9.1f}x")
     p50, p99 = quantile(lat, 0.5), quantile(lat, 0.99)
     print(f"latency frame -> commit at {rate:,.0f} events/s for {args.seconds:.0f} s "
           f"(batch {args.batch_size}, max age {args.max_age * 1000:.0f} ms): "

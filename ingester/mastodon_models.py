@@ -173,8 +173,9 @@ class MStatus(_Model):
 
     def tag_names(self) -> tuple[str, ...]:
         """Lower-case, without '#', de-duplicated in order."""
-        names = (t.name.lstrip("#").lower() for t in self.tags)
-        return tuple(dict.fromkeys(n for n in names if n))
+        if not self.tags:
+            return ()
+        return tuple(dict.fromkeys([n for t in self.tags if (n := t.name.lstrip("#").lower())]))
 
 
 class MNotificationHead(_Model):
