@@ -19,6 +19,7 @@ from ingester.simulator.auth import Grant, bearer
 from ingester.simulator.faults import Faults
 from ingester.simulator.instance import instance_v1, instance_v2
 from ingester.simulator.ratelimit import PAGING_PARAMS, RateLimiter, Verdict
+from ingester.simulator.records import NotificationRow
 from ingester.simulator.world import World
 
 T = TypeVar("T")
@@ -205,24 +206,27 @@ class RestHost:
         grant = self._require(request, "read:notifications")
         q = request.query
         include_filtered = q.get("include_filtered", "").lower() in ("true", "1")
-        rows = self.world.notifications_for(grant.account_id, include_filtered=include_filtered)
         types = set(q.getall("types[]", []) + q.getall("types", []))
         excluded = set(q.getall("exclude_types[]", []) + q.getall("exclude_types", []))
-        if types:
-            rows = [n for n in rows if n.type in types]
-        if excluded:
-            rows = [n for n in rows if n.type not in excluded]
-        if "account_id" in q:
-            rows = [n for n in rows if n.from_account_id == q["account_id"]]
-        page = paginate(rows, lambda n: int(n.id), q)
+        sender = q.get("account_id")
+
+        def keep(n: NotificationRow) -> bool:
+            return (not n.removed and (include_filtered or not n.filtered)
+                    and (not types or n.type in types) and n.type not in excluded
+                    and (sender is None or n.from_account_id == sender))
+
+        # The world walks its id-sorted inbox from the cursor: a page costs O(page), not O(all).
+        max_id, since_id, min_id = (_int_id(q.get(k)) for k in ("max_id", "since_id", "min_id"))
+        page = self.world.notifications_page(grant.account_id, keep, limit_of(q, 40, 80),
+                                             max_id=max_id, since_id=since_id, min_id=min_id)
         return self._json([render.notification(self.world, n) for n in page], request, [n.id for n in page])
 
     async def notification(self, request: web.Request) -> web.Response:
         grant = self._require(request, "read:notifications")
-        for n in self.world.notifications_for(grant.account_id, include_filtered=True):
-            if n.id == request.match_info["id"]:
-                return self._json(render.notification(self.world, n))
-        raise web.HTTPNotFound()
+        n = self.world.notification(grant.account_id, request.match_info["id"])
+        if n is None:
+            raise web.HTTPNotFound()
+        return self._json(render.notification(self.world, n))
 
     async def status(self, request: web.Request) -> web.Response:
         return self._json(render.status(self.world, self._status_or_404(request.match_info["id"])))

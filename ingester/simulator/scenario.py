@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingester.simulator.pools import Pools
 from ingester.simulator.records import StatusRow
 from ingester.simulator.world import World
 
@@ -58,6 +59,7 @@ class Player:
         self.applied = 0
         self.kinds: dict[str, int] = {}
         self.posts: list[StatusRow] = []  # the channels' top-level posts
+        self.pools = Pools(world, channel_ids, resident_ids)
         self._weights: list[tuple[str, float]] = [
             ("reply", 0.34), ("favourite", 0.15), ("reblog", 0.07), ("follow", 0.04),
             ("quote", 0.04), ("mention", 0.06), ("answer", 0.07), ("post", 0.015),
@@ -99,13 +101,6 @@ class Player:
     def _thread(self, root: StatusRow) -> list[StatusRow]:
         return [root, *self.world.descendants(root.id)]
 
-    def _live_by_residents(self) -> list[StatusRow]:
-        res = set(self.residents)
-        return [s for s in self.world.statuses.values() if s.live and s.account_id in res and s.reblog_of_id is None]
-
-    def _channel_statuses(self) -> list[StatusRow]:
-        ch = set(self.channels)
-        return [s for s in self.world.statuses.values() if s.live and s.account_id in ch and s.reblog_of_id is None]
 
     # -- actions (return False when impossible right now) ----------------------------------
 
@@ -154,7 +149,7 @@ class Player:
         return True
 
     def _quote(self) -> bool:
-        targets = self._channel_statuses()
+        targets = self.pools.channel_statuses
         if not targets:
             return False
         target = self.rng.choice(targets)
@@ -163,12 +158,12 @@ class Player:
         return True
 
     def _interact(self, kind: str) -> bool:
-        targets = self._channel_statuses()
+        targets = self.pools.channel_statuses
         if not targets:
             return False
         target = self.rng.choice(targets)
         if kind == "reblog" and self.rng.random() < 0.1:  # the city boosts a resident's reply
-            replies = [s for s in self._live_by_residents() if s.in_reply_to_id]
+            replies = self.pools.resident_replies
             if replies:
                 chosen = self.rng.choice(replies)
                 return self.world.reblog(self._root_author(chosen), chosen.id, at=self._at()) is not None
@@ -185,7 +180,7 @@ class Player:
         return self.world.follow(self._resident(), self.rng.choice(self.channels), at=self._at()) is not None
 
     def _edit(self) -> bool:
-        rows = self._live_by_residents()
+        rows = self.pools.resident_statuses
         if not rows:
             return False
         row = self.rng.choice(rows)
@@ -195,16 +190,14 @@ class Player:
     def _delete(self) -> bool:
         # Only leaves: deleting a status with replies would orphan them (their thread becomes
         # unknowable), which no collector can get right and no KPI definition covers.
-        rows = [s for s in self._live_by_residents() if not any(
-            self.world.statuses[c].live for c in self.world.children.get(s.id, []))]
+        rows = self.pools.resident_leaves
         if not rows:
             return False
         self.world.delete(self.rng.choice(rows).id, at=self._at())
         return True
 
     def _withdraw(self) -> bool:
-        res = set(self.residents)
-        active = [r for r in self.world.interactions.values() if r.withdrawn_at is None and r.account_id in res]
+        active = self.pools.resident_interactions
         if not active:
             return False
         row = self.rng.choice(active)

@@ -9,8 +9,10 @@ statuses. Withdrawn favourites/boosts stream nothing; their notification disappe
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from typing import Protocol
 
 from ingester.simulator import render
 from ingester.simulator.records import (
@@ -24,6 +26,15 @@ from ingester.simulator.records import (
 
 Route = tuple[str, ...]  # ("user", account_id) | ("hashtag", tag) | ("public",) | ...
 Publish = Callable[[Route, str, str | None], None]
+
+
+class Watcher(Protocol):
+    """Told about every change that indexes outside the world (the player's pools) depend on."""
+
+    def status_added(self, row: StatusRow) -> None: ...
+    def status_deleted(self, row: StatusRow) -> None: ...
+    def interaction_added(self, row: InteractionRow) -> None: ...
+    def interaction_withdrawn(self, row: InteractionRow) -> None: ...
 
 
 def now() -> datetime:
@@ -53,6 +64,17 @@ class World:
         self._active: dict[tuple[str, str, str], InteractionRow] = {}  # (kind, account, status)
         self._counts: dict[tuple[str, str], int] = {}  # (kind, status) -> active favourites/boosts
         self._by_status: dict[str, list[NotificationRow]] = {}
+        # Indexes so no action or REST page scans everything (a one-hour soak holds ~10^6 rows):
+        # active interactions per status, in the order `_active` holds them;
+        self._active_on: dict[str, dict[tuple[str, str], InteractionRow]] = {}
+        # each recipient's notifications in ascending id order, with their ids for bisect.
+        self._inbox: dict[str, list[NotificationRow]] = {}
+        self._inbox_ids: dict[str, list[int]] = {}
+        self._notification_by_id: dict[str, NotificationRow] = {}
+        self._watchers: list[Watcher] = []
+
+    def watch(self, watcher: Watcher) -> None:
+        self._watchers.append(watcher)
 
     def set_publisher(self, publish: Publish) -> None:
         self._publish = publish
@@ -126,6 +148,8 @@ class World:
         author.statuses_count += 1
         author.last_status_at = at
         self._fan_out(row, "update")
+        for w in self._watchers:
+            w.status_added(row)
         for mid in row.mention_ids:
             if mid in self.channel_ids:
                 self._notify("mention", mid, author_id, row.id, at, filtered=filtered)
@@ -138,8 +162,8 @@ class World:
         row = self._live(status_id)
         row.text, row.edited_at = text, at or now()
         self._fan_out(row, "status.update")
-        for (kind, account_id, sid), _ in list(self._active.items()):
-            if kind == "reblog" and sid == row.id and account_id in self.channel_ids:
+        for (kind, account_id) in list(self._active_on.get(row.id, {})):
+            if kind == "reblog" and account_id in self.channel_ids:
                 self._notify("update", account_id, row.account_id, row.id, row.edited_at)
         return row
 
@@ -152,11 +176,16 @@ class World:
             self._quotes[row.quote_id] -= 1
         for n in self._by_status.get(row.id, []):
             n.removed = True
-        for key in [k for k in self._active if k[2] == row.id]:
-            self._active.pop(key).withdrawn_at = row.deleted_at
-            self._counts[(key[0], row.id)] -= 1
+        for kind, account_id in list(self._active_on.pop(row.id, {})):
+            gone = self._active.pop((kind, account_id, row.id))
+            gone.withdrawn_at = row.deleted_at
+            self._counts[(kind, row.id)] -= 1
+            for w in self._watchers:
+                w.interaction_withdrawn(gone)
         self.accounts[row.account_id].statuses_count -= 1
         self._fan_out(row, "delete")
+        for w in self._watchers:
+            w.status_deleted(row)
         return row
 
     # -- favourites, boosts, follows -----------------------------------------------------
@@ -202,11 +231,43 @@ class World:
     # -- queries for REST ------------------------------------------------------------------
 
     def notifications_for(self, account_id: str, *, include_filtered: bool = False) -> list[NotificationRow]:
-        """Visible notifications, newest first."""
+        """Visible notifications, newest first (all of them: O(n); REST pages use `notifications_page`)."""
         return [
-            n for n in reversed(self.notifications)
-            if n.recipient_id == account_id and not n.removed and (include_filtered or not n.filtered)
+            n for n in reversed(self._inbox.get(account_id, []))
+            if not n.removed and (include_filtered or not n.filtered)
         ]
+
+    def notification(self, account_id: str, notification_id: str) -> NotificationRow | None:
+        """One of the account's notifications, filtered ones included, unless removed."""
+        n = self._notification_by_id.get(notification_id)
+        return n if n is not None and n.recipient_id == account_id and not n.removed else None
+
+    def notifications_page(
+        self, account_id: str, keep: Callable[[NotificationRow], bool], limit: int, *,
+        max_id: int | None = None, since_id: int | None = None, min_id: int | None = None,
+    ) -> list[NotificationRow]:
+        """The page `paginate` would cut from the kept notifications, newest first, in O(page + skipped).
+
+        Same semantics (paginable.rb): below `max_id`; with `min_id` the `limit` oldest above it,
+        otherwise the `limit` newest (above `since_id` when given).
+        """
+        rows, ids = self._inbox.get(account_id, []), self._inbox_ids.get(account_id, [])
+        end = len(ids) if max_id is None else bisect_left(ids, max_id)  # rows[:end] are below max_id
+        out: list[NotificationRow] = []
+        if min_id is not None:
+            i = bisect_right(ids, min_id)
+            while i < end and len(out) < limit:
+                if keep(rows[i]):
+                    out.append(rows[i])
+                i += 1
+            return out[::-1]
+        stop = -1 if since_id is None else bisect_right(ids, since_id) - 1
+        i = end - 1
+        while i > stop and len(out) < limit:
+            if keep(rows[i]):
+                out.append(rows[i])
+            i -= 1
+        return out
 
     def account_statuses(self, account_id: str) -> list[StatusRow]:
         return [s for s in reversed(self.statuses.values()) if s.account_id == account_id and s.live]
@@ -235,7 +296,7 @@ class World:
 
     def interactions_on(self, kind: str, status_id: str) -> list[InteractionRow]:
         return sorted(
-            (r for k, r in self._active.items() if k[0] == kind and k[2] == status_id),
+            (r for k, r in self._active_on.get(status_id, {}).items() if k[0] == kind),
             key=lambda r: int(r.id), reverse=True,
         )
 
@@ -269,8 +330,11 @@ class World:
             if account_id in self.channel_ids:  # the city's own boost shows in its home timeline
                 self._publish(("user", account_id), "update", render.dumps(render.status(self, boost)))
         self._active[key] = row
+        self._active_on.setdefault(status_id, {})[(kind, account_id)] = row
         self._counts[(kind, status_id)] = self._counts.get((kind, status_id), 0) + 1
         self.interactions[row.id] = row
+        for w in self._watchers:
+            w.interaction_added(row)
         if target.account_id in self.channel_ids and target.account_id != account_id:
             self._notify(kind, target.account_id, account_id, status_id, at)
         return row
@@ -280,7 +344,10 @@ class World:
         if row is None:
             return False
         row.withdrawn_at = at
+        del self._active_on[status_id][(kind, account_id)]
         self._counts[(kind, status_id)] -= 1
+        for w in self._watchers:
+            w.interaction_withdrawn(row)
         if row.reblog_status_id:
             self.statuses[row.reblog_status_id].deleted_at = at
         for n in self._by_status.get(status_id, []):
@@ -303,6 +370,9 @@ class World:
             status_id=status_id, group_key=group_key, filtered=filtered,
         )
         self.notifications.append(row)
+        self._inbox.setdefault(recipient, []).append(row)  # serial ids: appending keeps id order
+        self._inbox_ids.setdefault(recipient, []).append(int(nid))
+        self._notification_by_id[nid] = row
         if status_id is not None:
             self._by_status.setdefault(status_id, []).append(row)
         if not filtered:  # filtered notifications are never streamed (notify_service.rb)
