@@ -57,7 +57,16 @@ async def connect_pool(dsn: str, *, attempts: int | None = None) -> asyncpg.Pool
     )
     async for attempt in retrying:
         with attempt:
-            return await asyncpg.create_pool(dsn, min_size=1, max_size=4, timeout=10)
+            # min_size=0: no idle floor to "restore" (with tracebacks) through every outage; the first
+            # connection below proves the database is there before anything starts.
+            pool = await asyncpg.create_pool(dsn, min_size=0, max_size=4, timeout=10)
+            try:
+                async with pool.acquire(timeout=10) as conn:
+                    await conn.execute("SELECT 1")
+            except BaseException:
+                await pool.close()
+                raise
+            return pool
     raise AssertionError("unreachable")  # pragma: no cover
 
 

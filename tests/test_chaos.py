@@ -135,7 +135,7 @@ async def _storm(chaos: Chaos, database_url: str) -> None:
     records = log_records(out)
     events = [r.get("event") for r in records]
     assert events.count("batch write failed, retrying") >= 3, "the outages did not reach a batch write"
-    # Expected faults are warnings, not crashes: no traceback anywhere, except the one asyncpg's pool
-    # attaches to its own "Failed to restore the pool connection floor" warning during an outage.
-    assert [r for r in records if "exception" in r and not str(r.get("logger")).startswith("asyncpg")] == []
-    assert [line for line in out.splitlines() if "Traceback" in line and '"logger": "asyncpg' not in line] == []
+    # Expected faults are warnings, not crashes: no traceback anywhere (the pool keeps no idle floor, so
+    # asyncpg has nothing to "restore" noisily during an outage either).
+    assert [r for r in records if "exception" in r] == []
+    assert [line for line in out.splitlines() if "Traceback" in line] == []
