@@ -19,8 +19,9 @@ from ingester.simulator.auth import Grant, bearer
 from ingester.simulator.faults import Faults
 from ingester.simulator.instance import instance_v1, instance_v2
 from ingester.simulator.ratelimit import PAGING_PARAMS, RateLimiter, Verdict
-from ingester.simulator.records import NotificationRow
-from ingester.simulator.world import World
+from ingester.simulator.records import NotificationRow, StatusRow
+from ingester.simulator.timeline import Timeline
+from ingester.simulator.world import World, public_original
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -163,6 +164,13 @@ class RestHost:
 
         return f'<{url("max_id", last_id)}>; rel="next", <{url("min_id", first_id)}>; rel="prev"'
 
+    @staticmethod
+    def _page(timeline: Timeline[T], keep: Callable[[T], bool], query: Any,
+              default: int = 40, maximum: int = 80) -> list[T]:
+        """`paginate` over the kept rows, walked from the cursor: O(page), not O(all rows)."""
+        max_id, since_id, min_id = (_int_id(query.get(k)) for k in ("max_id", "since_id", "min_id"))
+        return timeline.page(keep, limit_of(query, default, maximum), max_id=max_id, since_id=since_id, min_id=min_id)
+
     def _status_or_404(self, status_id: str) -> Any:
         row = self.world.status(status_id)
         if row is None or not row.live or row.reblog_of_id is not None:
@@ -194,12 +202,14 @@ class RestHost:
     async def account_statuses(self, request: web.Request) -> web.Response:
         if request.match_info["id"] not in self.world.accounts:
             raise web.HTTPNotFound()
-        rows = self.world.account_statuses(request.match_info["id"])
-        if request.query.get("exclude_replies") in ("true", "1"):
-            rows = [s for s in rows if s.in_reply_to_id is None]
-        if request.query.get("exclude_reblogs") in ("true", "1"):
-            rows = [s for s in rows if s.reblog_of_id is None]
-        page = paginate(rows, lambda s: int(s.id), request.query, default=20, maximum=40)
+        q = request.query
+        no_replies, no_reblogs = (q.get(k) in ("true", "1") for k in ("exclude_replies", "exclude_reblogs"))
+
+        def keep(s: StatusRow) -> bool:
+            return (s.live and not (no_replies and s.in_reply_to_id)
+                    and not (no_reblogs and s.reblog_of_id is not None))
+
+        page = self._page(self.world.authored(request.match_info["id"]), keep, q, default=20, maximum=40)
         return self._json([render.status(self.world, s) for s in page], request, [s.id for s in page])
 
     async def notifications(self, request: web.Request) -> web.Response:
@@ -215,10 +225,7 @@ class RestHost:
                     and (not types or n.type in types) and n.type not in excluded
                     and (sender is None or n.from_account_id == sender))
 
-        # The world walks its id-sorted inbox from the cursor: a page costs O(page), not O(all).
-        max_id, since_id, min_id = (_int_id(q.get(k)) for k in ("max_id", "since_id", "min_id"))
-        page = self.world.notifications_page(grant.account_id, keep, limit_of(q, 40, 80),
-                                             max_id=max_id, since_id=since_id, min_id=min_id)
+        page = self._page(self.world.inbox(grant.account_id), keep, q)
         return self._json([render.notification(self.world, n) for n in page], request, [n.id for n in page])
 
     async def notification(self, request: web.Request) -> web.Response:
@@ -252,8 +259,8 @@ class RestHost:
         return self._json(accounts, request, [r.id for r in rows])
 
     async def tag_timeline(self, request: web.Request) -> web.Response:
-        rows = self.world.tag_timeline(request.match_info["tag"].lower())
-        page = paginate(rows, lambda s: int(s.id), request.query, default=20, maximum=40)
+        tagged = self.world.tagged(request.match_info["tag"].lower())
+        page = self._page(tagged, public_original, request.query, default=20, maximum=40)
         return self._json([render.status(self.world, s) for s in page], request, [s.id for s in page])
 
 

@@ -9,12 +9,12 @@ statuses. Withdrawn favourites/boosts stream nothing; their notification disappe
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Protocol
 
 from ingester.simulator import render
+from ingester.simulator.timeline import Timeline
 from ingester.simulator.records import (
     AccountRow,
     InteractionRow,
@@ -45,6 +45,11 @@ def _hour(at: datetime) -> int:
     return int(at.timestamp()) // 3600
 
 
+def public_original(s: StatusRow) -> bool:
+    """What a tag timeline shows: live, public, not a boost."""
+    return s.live and s.reblog_of_id is None and s.visibility == "public"
+
+
 class World:
     def __init__(self, base_url: str, publish: Publish | None = None) -> None:
         self.base_url = base_url
@@ -67,9 +72,10 @@ class World:
         # Indexes so no action or REST page scans everything (a one-hour soak holds ~10^6 rows):
         # active interactions per status, in the order `_active` holds them;
         self._active_on: dict[str, dict[tuple[str, str], InteractionRow]] = {}
-        # each recipient's notifications in ascending id order, with their ids for bisect.
-        self._inbox: dict[str, list[NotificationRow]] = {}
-        self._inbox_ids: dict[str, list[int]] = {}
+        # notifications per recipient, statuses per author and per tag, for REST pages.
+        self._inbox: dict[str, Timeline[NotificationRow]] = {}
+        self._authored: dict[str, Timeline[StatusRow]] = {}
+        self._tagged: dict[str, Timeline[StatusRow]] = {}
         self._notification_by_id: dict[str, NotificationRow] = {}
         self._watchers: list[Watcher] = []
 
@@ -138,6 +144,9 @@ class World:
             tags=tuple(t.lower() for t in tags), quote_id=quote_id,
         )
         self.statuses[row.id] = row
+        self._authored.setdefault(author_id, Timeline()).append(row.id, row)
+        for tag in dict.fromkeys(row.tags):
+            self._tagged.setdefault(tag, Timeline()).append(row.id, row)
         self.children.setdefault(row.id, [])
         if parent:
             self.children[parent.id].append(row.id)
@@ -230,10 +239,22 @@ class World:
 
     # -- queries for REST ------------------------------------------------------------------
 
+    def inbox(self, account_id: str) -> Timeline[NotificationRow]:
+        """The account's notifications (removed and filtered ones included), for paging."""
+        return self._inbox.get(account_id) or Timeline()
+
+    def authored(self, account_id: str) -> Timeline[StatusRow]:
+        """The account's statuses and boosts (deleted ones included), for paging."""
+        return self._authored.get(account_id) or Timeline()
+
+    def tagged(self, tag: str) -> Timeline[StatusRow]:
+        """Statuses carrying the (lower-case) tag, deleted ones included, for paging."""
+        return self._tagged.get(tag) or Timeline()
+
     def notifications_for(self, account_id: str, *, include_filtered: bool = False) -> list[NotificationRow]:
-        """Visible notifications, newest first (all of them: O(n); REST pages use `notifications_page`)."""
+        """Visible notifications, newest first (all of them; REST pages walk `inbox` instead)."""
         return [
-            n for n in reversed(self._inbox.get(account_id, []))
+            n for n in self.inbox(account_id).newest_first()
             if not n.removed and (include_filtered or not n.filtered)
         ]
 
@@ -242,41 +263,11 @@ class World:
         n = self._notification_by_id.get(notification_id)
         return n if n is not None and n.recipient_id == account_id and not n.removed else None
 
-    def notifications_page(
-        self, account_id: str, keep: Callable[[NotificationRow], bool], limit: int, *,
-        max_id: int | None = None, since_id: int | None = None, min_id: int | None = None,
-    ) -> list[NotificationRow]:
-        """The page `paginate` would cut from the kept notifications, newest first, in O(page + skipped).
-
-        Same semantics (paginable.rb): below `max_id`; with `min_id` the `limit` oldest above it,
-        otherwise the `limit` newest (above `since_id` when given).
-        """
-        rows, ids = self._inbox.get(account_id, []), self._inbox_ids.get(account_id, [])
-        end = len(ids) if max_id is None else bisect_left(ids, max_id)  # rows[:end] are below max_id
-        out: list[NotificationRow] = []
-        if min_id is not None:
-            i = bisect_right(ids, min_id)
-            while i < end and len(out) < limit:
-                if keep(rows[i]):
-                    out.append(rows[i])
-                i += 1
-            return out[::-1]
-        stop = -1 if since_id is None else bisect_right(ids, since_id) - 1
-        i = end - 1
-        while i > stop and len(out) < limit:
-            if keep(rows[i]):
-                out.append(rows[i])
-            i -= 1
-        return out
-
     def account_statuses(self, account_id: str) -> list[StatusRow]:
-        return [s for s in reversed(self.statuses.values()) if s.account_id == account_id and s.live]
+        return [s for s in self.authored(account_id).newest_first() if s.live]
 
     def tag_timeline(self, tag: str) -> list[StatusRow]:
-        return [
-            s for s in reversed(self.statuses.values())
-            if tag in s.tags and s.live and s.reblog_of_id is None and s.visibility == "public"
-        ]
+        return [s for s in self.tagged(tag).newest_first() if public_original(s)]
 
     def ancestors(self, status_id: str) -> list[StatusRow]:
         out: list[StatusRow] = []
@@ -326,6 +317,7 @@ class World:
                 reblog_of_id=status_id,
             )
             self.statuses[boost.id] = boost
+            self._authored.setdefault(account_id, Timeline()).append(boost.id, boost)
             row.reblog_status_id = boost.id
             if account_id in self.channel_ids:  # the city's own boost shows in its home timeline
                 self._publish(("user", account_id), "update", render.dumps(render.status(self, boost)))
@@ -370,8 +362,7 @@ class World:
             status_id=status_id, group_key=group_key, filtered=filtered,
         )
         self.notifications.append(row)
-        self._inbox.setdefault(recipient, []).append(row)  # serial ids: appending keeps id order
-        self._inbox_ids.setdefault(recipient, []).append(int(nid))
+        self._inbox.setdefault(recipient, Timeline()).append(nid, row)
         self._notification_by_id[nid] = row
         if status_id is not None:
             self._by_status.setdefault(status_id, []).append(row)
