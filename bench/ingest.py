@@ -12,6 +12,12 @@ measures:
   4. frame->commit latency p50/p99 at a steady rate (default 1,000 events/s for 20 s).
 Frames are built from the real payloads in shared/mastodon (double-encoded notification payloads,
 updates, status.update edits, deletes) with fresh ids. The database is dropped at the end.
+
+Every phase also prints the CPU spent per event by this process ("py") and by the database server
+processes serving the scratch database ("db", read from /proc; local server only). Wall-clock
+figures move with whatever else runs on the machine (the baseline is bound by the disk's fsync
+latency and swings most); the CPU figures do not, and 1 / max(py, db) is the pipeline's ceiling on
+an otherwise idle machine with a core for each side.
 """
 
 from __future__ import annotations
