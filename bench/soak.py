@@ -15,9 +15,10 @@ peak RSS, RSS drift (least-squares slope over the second half, in MiB per hour),
 fault tallies and the command line that reproduces the run. Exit code 0 when nothing was lost or
 doubled, 1 otherwise.
 
-The simulator's scenario player scans every status it holds for each action (O(n) per action), so
-its own CPU cost grows with the run; at 200 actions/s a one-hour run (720,000 actions) is beyond it
-until the player keeps indexes. Use --rate/--seconds within what your machine can play.
+The simulator keeps indexes (the player's candidate pools, id-sorted REST timelines), so each
+action and each REST page costs O(log n) or O(page) and a one-hour run at 200 actions/s (720,000
+actions) stays on pace; only the ground truth at the end walks everything once. Choose --settle so
+the run ends when you need it to (play + settle + a minute or two for start-up and the truth).
 """
 
 from __future__ import annotations
