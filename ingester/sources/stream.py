@@ -170,8 +170,10 @@ class StreamSource:
                 await ws.close(code=1000, reason="idle")
                 return f"no frame or ping for {idle:.0f}s"
             try:
-                data = await asyncio.wait_for(ws.recv(), timeout=min(remaining, 5.0))
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: no extra task per frame on the hot path
+                async with asyncio.timeout(min(remaining, 5.0)):
+                    data = await ws.recv()
+            except TimeoutError:
                 continue
             except ConnectionClosed as exc:
                 return f"closed by server ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
