@@ -23,6 +23,7 @@ import pytest
 
 from conftest import admin_url
 from e2e import Ingester, cli, db_address, dump_pulse, ingester_env, log_records, reap, wait_for, with_port
+from pgauth import RejectingPostgres
 from ingester.simulator import ChannelSpec, RateLimits, Scenario, SimConfig, Simulator, TokenSpec
 from ingester.simulator.auth import Grant
 
@@ -223,15 +224,23 @@ async def _password_checked(login_url: str) -> bool:
 async def test_a_wrong_database_password_stops_the_run_without_printing_either_password(
     sim: Simulator, login_url: str
 ) -> None:
-    if not await _password_checked(login_url):
-        pytest.skip("this server trusts local connections (pg_hba.conf), so no password can be wrong here")
     wrong_pw = "pw-KNOWN-wrong/:@%1"
     wrong = login_url.replace(quote(PASSWORD, safe=""), quote(wrong_pw, safe=""), 1)
-    env = _env(wrong, sim)
-    run = await cli(env, "run")
-    check = await cli(env, "check")
-    assert run[0] == 3 and "DATABASE_URL: the database rejected the password" in run[2]
-    assert check[0] == 1 and "database: FAIL the password was rejected" in check[1]
+    stand_in = None
+    if not await _password_checked(login_url):
+        # This server trusts local connections (pg_hba.conf): ask one that checks passwords instead.
+        stand_in = RejectingPostgres()
+        wrong = with_port(wrong, await stand_in.start())
+    try:
+        env = _env(wrong, sim)
+        run = await cli(env, "run")
+        check = await cli(env, "check")
+    finally:
+        if stand_in is not None:
+            await stand_in.close()
+    assert run[0] == 3 and "DATABASE_URL: the database rejected the password" in run[2], run
+    assert check[0] == 1 and "database: FAIL the password was rejected" in check[1], check
+    assert stand_in is None or stand_in.attempts >= 2  # both commands really sent a password
     text = "".join(run[1:] + check[1:])
     assert leaks(text) == [] and not any(form in text for form in spellings(wrong_pw))
 
