@@ -24,6 +24,7 @@ GRANT SELECT ON kpi.engagements, kpi.posts, kpi.post_stats, kpi.activity_hourly,
    TO pulse_analyst;
 REVOKE ALL ON FUNCTION kpi.activity(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kpi.summary(timestamptz, timestamptz, text, text),
+                          kpi.accounts_daily(timestamptz, timestamptz, text, text),
                           kpi.activity(timestamptz, timestamptz, text, text)
    TO pulse_reader, pulse_analyst;
 
