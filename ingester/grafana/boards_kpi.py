@@ -8,7 +8,7 @@ configured timezone (a local calendar day is 23 or 25 hours on DST days); Grafan
 from __future__ import annotations
 
 from ingester.grafana.model import Dashboard, Frame, Link, Panel, Query, Row
-from ingester.grafana.variables import CHANNEL, FORMAT, POST, TZ, channel_is, format_is, in_thread
+from ingester.grafana.variables import CHANNEL, FORMAT, POST, channel_is, format_is, in_thread
 
 _SUMMARY = "kpi.summary($__timeFrom(), $__timeTo(), $channel, $format)"
 _PREVIOUS = (
@@ -68,13 +68,10 @@ SELECT f.format, s.posts, s.replies, s.replies_per_post, s.reply_like_ratio, s.d
  CROSS JOIN LATERAL kpi.summary($__timeFrom(), $__timeTo(), $channel, f.format) s
  ORDER BY s.replies DESC NULLS LAST, f.format"""
 
-_NEW_RETURNING = f"""
-SELECT d.day AS "time", s.new_accounts, s.returning_accounts
-  FROM (SELECT g AT TIME ZONE tz.name AS day, (g + interval '1 day') AT TIME ZONE tz.name AS day_end
-          FROM (SELECT {TZ} AS name) tz,
-               generate_series(date_trunc('day', timestamptz $__timeFrom() AT TIME ZONE tz.name),
-                               timestamptz $__timeTo() AT TIME ZONE tz.name, interval '1 day') g) d
- CROSS JOIN LATERAL kpi.summary(d.day, d.day_end, $channel, $format) s
+# One call for every local day of the range (kpi.accounts_daily), not kpi.summary once per day.
+_NEW_RETURNING = """
+SELECT d.bucket AS "time", d.new_accounts, d.returning_accounts
+  FROM kpi.accounts_daily($__timeFrom(), $__timeTo(), $channel, $format) d
  ORDER BY 1"""
 
 _TOP_POSTS = f"""
