@@ -8,7 +8,7 @@ from ingester.migrate import detect_tier, migrate
 
 KPI_VIEWS = {"engagements", "posts", "post_stats", "activity_hourly", "activity_daily", "account_daily",
              "response_times", "unanswered", "replies_live"}
-KPI_FUNCTIONS = {"summary", "activity"}
+KPI_FUNCTIONS = {"summary", "activity", "accounts_daily"}
 BASES = {"activity_statuses_1h", "activity_interactions_1h", "activity_statuses_1d", "activity_interactions_1d"}
 
 
