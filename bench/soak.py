@@ -48,7 +48,7 @@ from ingester.simulator import RateLimits, Scenario, SimConfig, Simulator  # noq
 from tcpproxy import TcpProxy  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-SALT = "soak-salt-not-a-secret-0123456789"
+SALT = "soak-salt-placeholder-1"
 MIB = 1024 * 1024
 
 

@@ -24,7 +24,7 @@ SHARED = ROOT.parent / "shared"
 MASTODON = SHARED / "mastodon"
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-TEST_SALT = "test-salt-not-a-secret-0123456789"
+TEST_SALT = "test-salt-placeholder-1"
 
 
 def admin_url() -> str:

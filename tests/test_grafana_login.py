@@ -20,7 +20,7 @@ from ingester.grafana import alerts
 from ingester.grafana.build import DASHBOARDS
 from ingester.grafana.macros import TimeRange, expand
 
-PASSWORD = "reader-password-not-a-secret"
+PASSWORD = "reader-pw-placeholder-1"
 
 
 @pytest.fixture

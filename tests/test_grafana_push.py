@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from ingester.cli import app
 
 TOKEN = "glsa_test_token_not_secret_0123456789"
-DB_PASSWORD = "reader-password-not-a-secret"
+DB_PASSWORD = "reader-pw-placeholder-1"
 
 # (method, path regex) -> required top-level JSON fields; from the Grafana HTTP API docs
 # (data_source.md, folder.md, dashboard.md, alerting_provisioning.md)

@@ -23,7 +23,7 @@ from ingester.settings import Settings
 
 TOKEN = "Zq8-tok_EN+/secret=value&more"  # characters that change under URL and JSON encoding
 PASSWORD = "p@ss:w/rd é"
-SALT = "salt-for-these-tests-0123456789"
+SALT = "salt-placeholder-tests1"
 REDACTOR = Redactor([TOKEN, PASSWORD, SALT])
 
 
