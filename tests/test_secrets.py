@@ -33,7 +33,7 @@ TOKEN = "tok-KNOWN-secret-3f9a1c7e5b2d8a4f"  # the channel's good token
 REVOKED = "tok-KNOWN-revoked-8e2b6d4f1a9c3e7b"  # unknown to the server: 401
 NARROW = "tok-KNOWN-narrow-5c1e9a3f7b2d6e8a"  # read:notifications only: 403 on verify_credentials
 PASSWORD = "pw-KNOWN-secret/:@%9 x"  # characters that must be URL-encoded inside DATABASE_URL
-SALT = "salt-KNOWN-secret-6a2c8e4f0b7d1935"
+SALT = "salt-KNOWN-6a2c8e4f0b7d"
 SECRETS = (TOKEN, REVOKED, NARROW, PASSWORD, SALT)
 
 
