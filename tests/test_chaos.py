@@ -54,7 +54,7 @@ class Chaos:
         """Drop every streaming socket at random intervals until `stop` is set."""
         while not stop.is_set():
             try:
-                await asyncio.wait_for(stop.wait(), self.rng.uniform(0.3, 2.5))
+                await asyncio.wait_for(stop.wait(), self.rng.uniform(0.2, 1.2))
             except asyncio.TimeoutError:
                 self.sim.faults.drop_all()
 
