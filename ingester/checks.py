@@ -10,6 +10,7 @@ import asyncpg
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from ingester.redact import Redactor
 from ingester.settings import ChannelSettings, Settings
 from ingester.sources.rest import MastodonRest, RestFatal, RestUnavailable
 from ingester.sources.stream import StreamConfig
@@ -83,10 +84,7 @@ async def run_checks(settings: Settings, echo: Echo) -> bool:
     results.append(await _check_database(settings.dsn()))
     for ch in settings.channels():
         results.extend(await _check_channel(ch))
-    secrets = [settings.dsn(), settings.pulse_account_salt.get_secret_value()]
-    secrets += [c.access_token.get_secret_value() for c in settings.channels()]
+    redactor = Redactor.from_settings(settings)  # the same scrubber as the logs, not a second one
     for _, line in results:
-        for s in secrets:
-            line = line.replace(s, "***") if s else line
-        echo(line)
+        echo(redactor.scrub(line))
     return all(ok for ok, _ in results)

@@ -37,22 +37,6 @@ async def upsert_channel(
     )
 
 
-async def statuses_to_verify(pool: asyncpg.Pool, channel: str, since: datetime) -> list[str]:
-    """Ids of other accounts' statuses created since `since`, oldest first.
-
-    Edits and deletes made while we were disconnected are never replayed (PROTOCOL.md §6), so
-    after a gap these are re-fetched: 404 means deleted, a changed `edited_at` means edited.
-    Filtering on created_at (the hypertable's time column) keeps this to the recent chunks.
-    """
-    rows = await pool.fetch(
-        """SELECT status_id FROM pulse.statuses
-            WHERE channel = $1 AND created_at >= $2 AND relation <> 'own_post'
-            ORDER BY created_at, pulse.id_num(status_id)""",
-        channel, since,
-    )
-    return [r["status_id"] for r in rows]
-
-
 async def live_posts(pool: asyncpg.Pool, channel: str, since: datetime) -> list[tuple[str, datetime]]:
     """The channel's own top-level posts created since `since`: (post id, posted at), oldest first."""
     rows = await pool.fetch(
@@ -71,11 +55,6 @@ async def thread_status_ids(pool: asyncpg.Pool, channel: str, root_id: str) -> s
         channel, root_id,
     )
     return {r["status_id"] for r in rows}
-
-
-async def last_heartbeat(pool: asyncpg.Pool, channel: str) -> datetime | None:
-    """When this channel last reported alive (the start of a possible gap after a restart)."""
-    return await pool.fetchval("SELECT max(at) FROM pulse.heartbeats WHERE channel = $1", channel)
 
 
 async def last_alive(pool: asyncpg.Pool, channel: str) -> datetime | None:
@@ -120,10 +99,8 @@ __all__ = [
     "HEARTBEAT_COLUMNS",
     "last_alive",
     "unthreaded_since",
-    "last_heartbeat",
     "live_posts",
     "load_cursors",
-    "statuses_to_verify",
     "thread_status_ids",
     "upsert_channel",
     "write_heartbeat",

@@ -343,7 +343,7 @@ async def test_any_permutation_split_into_any_batches_ends_with_the_same_rows(po
     assert sum(line.startswith("interactions") for line in outcome) == 1  # the favourite of c went with c
 
 
-async def test_the_store_reads_back_threads_live_posts_cursors_and_statuses_to_verify(pool: asyncpg.Pool) -> None:
+async def test_the_store_reads_back_threads_live_posts_cursors_and_mentions_to_recheck(pool: asyncpg.Pool) -> None:
     from ingester import store
 
     a = reply("1001", POST, 1, Relation.REPLY)
@@ -352,8 +352,9 @@ async def test_the_store_reads_back_threads_live_posts_cursors_and_statuses_to_v
     since = POST.created_at - timedelta(minutes=1)
     assert await store.thread_status_ids(pool, CH, POST.status_id) == {POST.status_id, "1001", "1002"}
     assert await store.live_posts(pool, CH, since) == [(POST.status_id, POST.created_at)]
-    assert await store.statuses_to_verify(pool, CH, since) == [MENTION.status_id, "1001", "1002"]  # oldest first
-    assert await store.statuses_to_verify(pool, CH, b.created_at + timedelta(seconds=1)) == []
+    # only statuses outside the channel's threads need one-by-one re-checks; thread polling covers the rest
+    assert await store.unthreaded_since(pool, CH, since) == [MENTION.status_id]
+    assert await store.unthreaded_since(pool, CH, MENTION.created_at + timedelta(seconds=1)) == []
     assert await store.load_cursors(pool) == {(CH, "notifications"): "16"}
 
 
@@ -363,9 +364,9 @@ async def test_the_store_upserts_the_channel_and_writes_heartbeats(pool: asyncpg
     await store.upsert_channel(pool, CH, "117020617404561855", "k:x", "old_handle", "http://localhost:3000")
     await store.upsert_channel(pool, CH, "117020617404561855", "k:x", "mastodonpy_test", "http://localhost:3000")
     at = datetime(2026, 8, 2, 6, 0, tzinfo=timezone.utc)
-    assert await store.last_heartbeat(pool, CH) is None
+    assert await store.last_alive(pool, CH) is None
     await store.write_heartbeat(pool, {"channel": CH, "at": at, "stream_connected": True, "events_total": 5})
     with pytest.raises(ValueError, match="unknown column"):
         await store.write_heartbeat(pool, {"channel": CH, "at": at, "stream_connected": True, "token": "x"})
     assert await pool.fetchval("SELECT acct FROM pulse.channels") == "mastodonpy_test"
-    assert await store.last_heartbeat(pool, CH) == at
+    assert await store.last_alive(pool, CH) == at  # no statuses yet: the heartbeat is the last sign of life

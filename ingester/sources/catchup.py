@@ -47,10 +47,6 @@ def _num(status_id: str) -> int:
         return -1
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -113,7 +109,7 @@ class CatchUp:
         for tag in self.hashtags:
             await self._tag(tag)
         await self._threads(after_gap=gap_since is not None)
-        now = _now()
+        now = self._clock()
         if gap_since is not None or self._last_recheck is None or now - self._last_recheck >= self.recheck_every:
             await self._recheck_recent(now - self.recheck_window)
             self._last_recheck = now
@@ -196,10 +192,10 @@ class CatchUp:
         await self._forward(cursor, fetch, normalize)
 
     def _norm_notification(self, item: dict[str, Any]) -> list[Event]:
-        return normalize_notification(item, self.ctx, Source.REST, _now())
+        return normalize_notification(item, self.ctx, Source.REST, self._clock())
 
     def _norm_status(self, item: dict[str, Any]) -> list[Event]:
-        return _as_edits(normalize_status(item, self.ctx, Source.REST, _now()))
+        return _as_edits(normalize_status(item, self.ctx, Source.REST, self._clock()))
 
     async def _notifications(self) -> None:
         await self._paged(NOTIFICATIONS, self.rest.notifications, self._norm_notification, deep_backfill=True)
@@ -296,7 +292,7 @@ class CatchUp:
 
     async def _verify_one(self, status_id: str) -> None:
         self.stats.verified += 1
-        now = _now()
+        now = self._clock()
         current = await self.rest.status(status_id)
         if current is None:
             self.stats.deletes_found += 1
