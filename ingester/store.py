@@ -48,13 +48,23 @@ async def live_posts(pool: asyncpg.Pool, channel: str, since: datetime) -> list[
     return [(r["status_id"], r["created_at"]) for r in rows]
 
 
-async def thread_status_ids(pool: asyncpg.Pool, channel: str, root_id: str) -> set[str]:
-    """Ids of every stored status in the thread under `root_id` (the root itself included)."""
+async def thread_statuses(pool: asyncpg.Pool, channel: str, root_id: str) -> dict[str, datetime | None]:
+    """Every stored status in the thread under `root_id` (the root itself included): id -> the
+    `edited_at` of the version we hold (None: never edited). A poll re-sends only what is new or newer."""
     rows = await pool.fetch(
-        "SELECT status_id FROM pulse.statuses WHERE channel = $1 AND thread_root_id = $2",
+        "SELECT status_id, edited_at FROM pulse.statuses WHERE channel = $1 AND thread_root_id = $2",
         channel, root_id,
     )
-    return {r["status_id"] for r in rows}
+    return {r["status_id"]: r["edited_at"] for r in rows}
+
+
+async def stored_edits(pool: asyncpg.Pool, channel: str, status_ids: list[str]) -> dict[str, datetime | None]:
+    """For those of `status_ids` we hold: id -> `edited_at` of the stored version (None: never edited)."""
+    rows = await pool.fetch(
+        "SELECT status_id, edited_at FROM pulse.statuses WHERE channel = $1 AND status_id = ANY($2::text[])",
+        channel, status_ids,
+    )
+    return {r["status_id"]: r["edited_at"] for r in rows}
 
 
 async def last_alive(pool: asyncpg.Pool, channel: str) -> datetime | None:
@@ -101,7 +111,8 @@ __all__ = [
     "unthreaded_since",
     "live_posts",
     "load_cursors",
-    "thread_status_ids",
+    "stored_edits",
+    "thread_statuses",
     "upsert_channel",
     "write_heartbeat",
 ]

@@ -350,7 +350,8 @@ async def test_the_store_reads_back_threads_live_posts_cursors_and_mentions_to_r
     b = reply("1002", a, 2)
     await Sink(pool).write([b, a, POST, MENTION], [CursorMark(CH, "notifications", "16")])
     since = POST.created_at - timedelta(minutes=1)
-    assert await store.thread_status_ids(pool, CH, POST.status_id) == {POST.status_id, "1001", "1002"}
+    assert await store.thread_statuses(pool, CH, POST.status_id) == {POST.status_id: None, "1001": None, "1002": None}
+    assert await store.stored_edits(pool, CH, ["1001", "9999"]) == {"1001": None}
     assert await store.live_posts(pool, CH, since) == [(POST.status_id, POST.created_at)]
     # only statuses outside the channel's threads need one-by-one re-checks; thread polling covers the rest
     assert await store.unthreaded_since(pool, CH, since) == [MENTION.status_id]
