@@ -221,45 +221,45 @@ class Clock:
 
 
 async def run_pipeline(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace) -> tuple[int, Clock]:
-    """Frames -> decode -> normalise -> batcher -> commit; generation time is excluded.
+    """Frames -> decode -> normalise -> batcher -> commit, timed from the first frame to the commit of the
+    last. The frames are generated before the clock starts (all of them: stopping the clock to make
+    more would also stop the producer while the sink drains, which is not how a stream behaves).
 
     Like the stream source, the producer hands control back to the event loop between socket reads
     (`--frames-per-read` frames each), so the batcher's database round trips overlap with decoding.
     """
+    frames = [f for chunk in factory.chunks(n) for f in chunk]
     batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
     task = asyncio.create_task(batcher.run())
     events, clock, per_read = 0, Clock(pool), args.frames_per_read
-    for frames in factory.chunks(n):
-        await clock.start()
-        now = datetime.now(timezone.utc)
-        for i, f in enumerate(frames):
-            if i % per_read == 0:
-                await asyncio.sleep(0)  # the next socket read
-            for ev in normalize_stream(decode_ws_frame(f), CTX, now):
-                await batcher.put(ev)
-                events += 1
-        await batcher.flush()  # time the commit of this chunk too, not just the hand-over
-        await clock.stop()
+    await clock.start()
+    now = datetime.now(timezone.utc)
+    for i, f in enumerate(frames):
+        if i % per_read == 0:
+            await asyncio.sleep(0)  # the next socket read
+        for ev in normalize_stream(decode_ws_frame(f), CTX, now):
+            await batcher.put(ev)
+            events += 1
+    await batcher.flush()  # the commit of the last event ends the run
+    await clock.stop()
     await batcher.close()
     await task
     return events, clock
 
 
 async def run_sink_only(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace) -> tuple[int, Clock]:
+    evs = [ev for chunk in factory.chunks(n) for ev in normalise(chunk)]
     batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
     task = asyncio.create_task(batcher.run())
-    events, clock = 0, Clock(pool)
-    for frames in factory.chunks(n):
-        evs = normalise(frames)
-        await clock.start()
-        for ev in evs:
-            await batcher.put(ev)
-        await batcher.flush()
-        await clock.stop()
-        events += len(evs)
+    clock = Clock(pool)
+    await clock.start()
+    for ev in evs:
+        await batcher.put(ev)
+    await batcher.flush()
+    await clock.stop()
     await batcher.close()
     await task
-    return events, clock
+    return len(evs), clock
 
 
 async def run_normalise_only(factory: FrameFactory, n: int) -> tuple[int, Clock]:

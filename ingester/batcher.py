@@ -30,7 +30,7 @@ from tenacity import (
 )
 
 from ingester.events import DeadLetter, EditEvent, Source
-from ingester.sink import AnyEvent, CursorMark, WriteResult
+from ingester.sink import AnyEvent, CursorMark, Staged, WriteResult
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,16 @@ RESERVOIR_SIZE = 8192
 
 class Writer(Protocol):
     async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult: ...
+
+
+class StagingWriter(Writer, Protocol):
+    """A writer that can stage the next batch while the one before it commits (`ingester.sink.Sink`)."""
+
+    async def stage(self, events: Sequence[AnyEvent]) -> Staged | None: ...
+    async def discard(self, staged: Staged) -> None: ...
+    async def write(  # type: ignore[override]
+        self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = (), *, staged: Staged | None = None
+    ) -> WriteResult: ...
 
 
 class ItemQueue(Protocol):
@@ -159,22 +169,66 @@ class Batcher:
     # -- consumer side ----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Collect items, write them by size or age; returns after `close()`."""
+        """Collect items, write them by size or age; returns after `close()`.
+
+        Two batches overlap: while batch N is applied and committed (database work, on one connection),
+        batch N+1 is collected, turned into rows and staged on a second connection (client work and
+        a temporary table). Commits stay one at a time and in order; only the staging runs ahead."""
         self._running = True
+        inflight: asyncio.Task[None] | None = None
         try:
             while True:
+                if inflight is not None and inflight.done():
+                    await inflight  # surfaces a failed write (a bug, not the database) without delay
+                    inflight = None
                 items, times, barriers = await self._collect()
                 if items:
-                    await self._write(items, times)
-                stop = False
-                for b in barriers:
-                    stop = stop or b.stop
-                    if not b.done.done():
-                        b.done.set_result(None)
-                if stop:
-                    return
+                    staged = await self._stage_ahead(items) if inflight is not None else None
+                    try:
+                        if inflight is not None:
+                            await inflight  # batch N commits before batch N+1 may
+                    except BaseException:
+                        if staged is not None:
+                            await self._discard(staged)
+                        raise
+                    inflight = asyncio.create_task(self._write(items, times, staged))
+                if barriers:
+                    if inflight is not None:
+                        await inflight
+                        inflight = None
+                    stop = False
+                    for b in barriers:
+                        stop = stop or b.stop
+                        if not b.done.done():
+                            b.done.set_result(None)
+                    if stop:
+                        return
         finally:
+            if inflight is not None and not inflight.done():
+                inflight.cancel()
+                try:
+                    await inflight
+                except BaseException:  # noqa: BLE001 - cancelled or failed: the caller sees its own error
+                    pass
             self._running = False
+
+    async def _stage_ahead(self, items: list[AnyEvent | CursorMark]) -> Staged | None:
+        """Stage the next batch now if the writer can; any failure just leaves it to the normal path."""
+        stage = getattr(self._sink, "stage", None)
+        if stage is None:
+            return None
+        events = [i for i in items if not isinstance(i, CursorMark)]
+        try:
+            async with asyncio.timeout(self._write_timeout):
+                staged: Staged | None = await stage(events)
+                return staged
+        except RETRYABLE + REJECTED:
+            return None  # written (and retried, or split) the careful way when its turn comes
+
+    async def _discard(self, staged: Staged) -> None:
+        discard = getattr(self._sink, "discard", None)
+        if discard is not None:
+            await discard(staged)
 
     async def _collect(self) -> tuple[list[AnyEvent | CursorMark], list[float], list[_Barrier]]:
         item, t = await self._queue.get()
@@ -201,8 +255,10 @@ class Batcher:
             times.append(t)
         return items, times, []
 
-    async def _write(self, items: list[AnyEvent | CursorMark], times: list[float]) -> None:
-        result = await self._commit(items)
+    async def _write(self, items: list[AnyEvent | CursorMark], times: list[float], staged: Staged | None = None) -> None:
+        result = await self._commit_staged(items, staged) if staged is not None else None
+        if result is None:
+            result = await self._commit(items)
         now = time.monotonic()
         self._record_latencies(now, times)
         if self._observer is not None:
@@ -215,6 +271,22 @@ class Batcher:
             rows=t.rows + result,
             last_commit_at=datetime.now(timezone.utc),
         )
+
+    async def _commit_staged(self, items: list[AnyEvent | CursorMark], staged: Staged) -> WriteResult | None:
+        """Apply and commit a batch staged ahead. None when that failed: the transaction is rolled back
+        and the caller writes the batch again the careful way (retries, splitting), so nothing is lost."""
+        cursors = [i for i in items if isinstance(i, CursorMark)]
+        try:
+            async with asyncio.timeout(self._write_timeout):
+                return await self._sink.write(staged.events, cursors, staged=staged)  # type: ignore[call-arg]
+        except RETRYABLE + REJECTED as exc:
+            self._totals = replace(self._totals, retries=self._totals.retries + 1,
+                                   last_error=f"{type(exc).__name__}: {exc}")
+            if self._observer is not None:
+                self._observer.db_write_failed()
+            log.warning("staged batch write failed, writing it again", error=type(exc).__name__,
+                        events=len(staged.events))
+            return None
 
     async def _commit(self, items: list[AnyEvent | CursorMark]) -> WriteResult:
         """Write `items` in order. Transient failures are retried (forever, with backoff); a batch the
@@ -315,4 +387,4 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
 
 
-__all__ = ["Batcher", "ItemQueue", "REJECTED", "RETRYABLE", "WriteObserver", "WriteTotals", "Writer", "quantile"]
+__all__ = ["Batcher", "ItemQueue", "REJECTED", "RETRYABLE", "StagingWriter", "WriteObserver", "WriteTotals", "Writer", "quantile"]

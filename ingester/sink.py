@@ -10,7 +10,7 @@ propagated both up-to-down and to descendants stored earlier.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Union
 
@@ -28,9 +28,10 @@ from ingester.events import (
 )
 
 from ingester.sink_sql import (
-    STAGE_COLUMNS,
     STAGE_DDL,
-    STAGE,
+    STAGE_TABLE,
+    STAGE_COPY_COLUMNS,
+    KIND_POSITIONS,
     PLANNER,
     APPLY_ACCOUNTS,
     APPLY_GONE,
@@ -121,7 +122,7 @@ def _event_class(ev: object) -> type | None:
     return next((cls for cls in _EVENT_CLASSES if isinstance(ev, cls)), None)
 
 
-# Column positions in a staged status row (see STAGE_COLUMNS["status"]).
+# Column positions in a staged status row (see sink_sql.STAGE_COLUMNS["status"]).
 _REL, _MENTIONS, _TAGS, _CONTENT, _EDITED, _MAY_INSERT = 3, 8, 10, 11, 14, 16
 
 
@@ -246,10 +247,28 @@ def _count(status: str) -> int:
         return 0
 
 
-def _array_text(values: Sequence[str | None]) -> str:
-    """A PostgreSQL array literal; every element quoted, so commas, braces and spaces are data."""
-    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values if v is not None)
-    return "{" + ",".join(quoted) + "}"
+def _copy_rows(kind: str, rows: Iterable[Sequence[Any]], out: list[tuple[Any, ...]]) -> None:
+    """Append `rows` of one kind to `out` as full-width staging rows (see sink_sql.STAGE_COPY_COLUMNS)."""
+    positions = KIND_POSITIONS[kind]
+    width = len(STAGE_COPY_COLUMNS)
+    for values in rows:
+        row: list[Any] = [None] * width
+        row[0] = kind
+        for pos, value in zip(positions, values):
+            row[pos] = value
+        out.append(tuple(row))
+
+
+@dataclass
+class Staged:
+    """A batch already staged, ahead of its turn, in an open transaction on a connection of its own (see
+    `Sink.stage`). `Sink.write(..., staged=)` applies and commits it; `Sink.discard` rolls it back."""
+
+    events: Sequence[AnyEvent]
+    batch: _Batch
+    conn: Any  # a pooled asyncpg connection, held until write or discard
+    tx: Any  # its asyncpg Transaction
+    pid: int
 
 
 class Sink:
@@ -261,7 +280,13 @@ class Sink:
         # batch. A pid is forgotten on any failure, so a reused pid only costs one retried batch.
         self._staged_on: set[int] = set()
 
-    async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult:
+    async def write(
+        self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = (), *, staged: Staged | None = None
+    ) -> WriteResult:
+        """Apply `events` and move `cursors` in one transaction. With `staged` (from `stage(events)`), the
+        rows are already in that transaction's staging table: only the apply and the commit remain."""
+        if staged is not None:
+            return await self._finish_staged(staged, cursors)
         if not events and not cursors:
             return WriteResult()
         batch = _Batch(events)
@@ -269,20 +294,66 @@ class Sink:
             pid = conn.get_server_pid()
             try:
                 async with conn.transaction():
-                    return await self._apply(conn, pid, batch, cursors)
+                    if batch.rows:
+                        await self._stage(conn, pid, batch)
+                    return await self._apply(conn, batch, cursors)
             except BaseException:
                 self._staged_on.discard(pid)
                 raise
 
-    async def _apply(
-        self, conn: asyncpg.Connection, pid: int, b: _Batch, cursors: Sequence[CursorMark]
-    ) -> WriteResult:
+    async def stage(self, events: Sequence[AnyEvent]) -> Staged | None:
+        """Stage a batch ahead of its turn: open a transaction on a second connection and copy the rows
+        into its staging table, while the batch before it is still being applied on another connection.
+        Staging touches only temporary tables, so it takes no lock another writer could wait for; the
+        apply (shared tables, cursors) still runs one batch at a time, in order. None: nothing to stage."""
+        batch = _Batch(events)
+        if not batch.rows:
+            return None
+        conn = await self._pool.acquire()
+        pid = conn.get_server_pid()
+        tx = conn.transaction()
+        try:
+            await tx.start()
+            await self._stage(conn, pid, batch)
+        except BaseException:
+            self._staged_on.discard(pid)
+            await self._release(conn, tx)
+            raise
+        return Staged(events, batch, conn, tx, pid)
+
+    async def discard(self, staged: Staged) -> None:
+        """Roll a staged batch back and give its connection back (its events must be written again)."""
+        await self._release(staged.conn, staged.tx)
+
+    async def _finish_staged(self, st: Staged, cursors: Sequence[CursorMark]) -> WriteResult:
+        try:
+            result = await self._apply(st.conn, st.batch, cursors)
+            await st.tx.commit()
+        except BaseException:
+            self._staged_on.discard(st.pid)
+            await self._release(st.conn, st.tx)
+            raise
+        await self._pool.release(st.conn)
+        return result
+
+    async def _release(self, conn: Any, tx: Any) -> None:
+        try:
+            if not conn.is_closed() and conn.is_in_transaction():
+                await tx.rollback()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            pass  # a broken connection: the pool replaces it on release
+        finally:
+            await self._pool.release(conn)
+
+    async def _stage(self, conn: asyncpg.Connection, pid: int, b: _Batch) -> None:
+        if pid not in self._staged_on:
+            await conn.execute(STAGE_DDL)
+            self._staged_on.add(pid)
+        await conn.copy_records_to_table(STAGE_TABLE, records=self._stage_rows(b), columns=STAGE_COPY_COLUMNS)
+
+    async def _apply(self, conn: asyncpg.Connection, b: _Batch, cursors: Sequence[CursorMark]) -> WriteResult:
         n: dict[str, int] = {}
         if b.rows:
-            if pid not in self._staged_on:
-                await conn.execute(STAGE_DDL)
-                self._staged_on.add(pid)
-            await conn.execute(STAGE, *self._stage_args(b))
             await conn.execute(_apply_sql(b))
             counts = dict(zip(COUNTERS, await conn.fetchrow(COUNTS)))
             n = {c: v for c, v in counts.items() if not c.startswith("removed_")}
@@ -293,25 +364,17 @@ class Sink:
         return WriteResult(**n)
 
     @staticmethod
-    def _stage_args(b: _Batch) -> list[list[Any]]:
-        statuses = b.status_rows()
-        for row in statuses:
-            row[_TAGS] = _array_text(row[_TAGS])
-        staged: dict[str, Sequence[Sequence[Any]]] = {
-            "status": statuses,
-            "edit": list(b.edits),
-            "account": sorted(b.accounts.values()),
-            "interaction": b.interactions,
-            "delete": list(b.deletes.values()),
-            "gone": list(b.gone),
-            "snapshot": b.snapshots,
-            "dead": b.dead,
-        }
-        args: list[list[Any]] = []
-        for kind, cols in STAGE_COLUMNS.items():
-            rows = staged[kind]
-            args.extend([list(col) for col in zip(*rows)] if rows else [[] for _ in cols])
-        return args
+    def _stage_rows(b: _Batch) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        _copy_rows("status", b.status_rows(), out)
+        _copy_rows("edit", b.edits, out)
+        _copy_rows("account", sorted(b.accounts.values()), out)
+        _copy_rows("interaction", b.interactions, out)
+        _copy_rows("delete", b.deletes.values(), out)
+        _copy_rows("gone", b.gone, out)
+        _copy_rows("snapshot", b.snapshots, out)
+        _copy_rows("dead", b.dead, out)
+        return out
 
 
-__all__ = ["AnyEvent", "CursorMark", "RANK", "Sink", "WriteResult", "clean_text"]
+__all__ = ["AnyEvent", "CursorMark", "RANK", "Sink", "Staged", "WriteResult", "clean_text"]

@@ -10,7 +10,7 @@ import pytest
 
 from ingester.batcher import Batcher
 from ingester.events import Relation
-from ingester.sink import AnyEvent, CursorMark, Sink, WriteResult
+from ingester.sink import AnyEvent, CursorMark, Sink, Staged, WriteResult
 from test_sink import CH, MENTION, POST, favourite, reply
 
 
@@ -21,8 +21,10 @@ class RecordingSink(Sink):
         super().__init__(pool)
         self.writes: list[list[AnyEvent | CursorMark]] = []
 
-    async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult:
-        result = await super().write(events, cursors)
+    async def write(
+        self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = (), *, staged: Staged | None = None
+    ) -> WriteResult:
+        result = await super().write(events, cursors, staged=staged)
         self.writes.append([*events, *cursors])
         return result
 
