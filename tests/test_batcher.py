@@ -177,6 +177,48 @@ async def test_a_write_cut_off_by_a_killed_connection_is_retried_and_nothing_is_
     assert await pool.fetchval("SELECT value FROM pulse.cursors") == "77"
 
 
+async def test_the_next_batch_is_staged_while_the_one_before_commits_and_a_cut_off_staged_batch_is_written_again(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    tally = Tally()
+    batcher = Batcher(Sink(pool), batch_size=3, max_age=3600, retry_max_wait=0.05, observer=tally)
+    task = asyncio.create_task(batcher.run())
+    admin = await asyncpg.connect(database_url)
+    try:
+        locker = admin.transaction()
+        await locker.start()
+        await admin.execute("LOCK TABLE pulse.statuses IN ACCESS EXCLUSIVE MODE")
+        for ev in replies(6):  # two batches of three
+            await batcher.put(ev)
+        await batcher.put(CursorMark(CH, "notifications", "88"))
+        flushed = asyncio.create_task(batcher.flush())
+        # Batch 1 waits for the lock in its apply; batch 2 is staged meanwhile, on a second connection
+        # with its own open transaction (only temporary rows so far: it waits for no lock).
+        query = """SELECT pid, state, wait_event_type FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+        async with asyncio.timeout(10):
+            while True:
+                await admin.execute("SELECT pg_stat_clear_snapshot()")  # fresh view inside the lock's transaction
+                rows = await admin.fetch(query)
+                waiting = [r["pid"] for r in rows if r["wait_event_type"] == "Lock"]
+                staged = [r["pid"] for r in rows if r["state"] == "idle in transaction"]
+                if waiting and staged:
+                    break
+                await asyncio.sleep(0.01)
+        assert await admin.fetchval("SELECT count(*) FROM pulse.statuses") == 0  # nothing committed yet
+        await admin.fetchval("SELECT pg_terminate_backend($1)", staged[0])  # cut the staged batch off
+        await locker.commit()
+        await asyncio.wait_for(flushed, 10)
+    finally:
+        await admin.close()
+    await batcher.close()
+    await task
+    assert batcher.totals.retries >= 1 and tally.failed == batcher.totals.retries
+    assert await count(pool, "statuses") == 6
+    assert await pool.fetchval("SELECT count(DISTINCT status_id) FROM pulse.statuses") == 6
+    assert await pool.fetchval("SELECT value FROM pulse.cursors") == "88"
+
+
 async def test_an_event_the_database_rejects_becomes_a_dead_letter_and_the_rest_is_stored(pool: asyncpg.Pool) -> None:
     # A real content error from PostgreSQL (check_violation) for exactly one event of the batch.
     await pool.execute("ALTER TABLE pulse.statuses ADD CONSTRAINT no_5003 CHECK (status_id <> '5003')")
