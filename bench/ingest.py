@@ -7,7 +7,8 @@ measures:
   0. decode + normalise alone (no database): the Python cost in front of the sink;
   1. pipeline: WebSocket frame text -> frames.decode_ws_frame -> normalize.normalize_stream ->
      Batcher/Sink -> commit, in events/s (and the CPU this process spent per event);
-  2. sink only: the same kind of normalised events -> Batcher/Sink -> commit;
+  2. sink only: the same kind of normalised events -> Batcher/Sink -> commit; and again (half as
+     many) with serial writes, no staging ahead, for the ratio of the two;
   3. baseline: one autocommit INSERT per normalised event (smaller sample), and the ratios;
   4. frame->commit latency p50/p99 at a steady rate (default 1,000 events/s for 20 s).
 Frames are built from the real payloads in shared/mastodon (double-encoded notification payloads,
@@ -17,7 +18,8 @@ Every phase also prints the CPU spent per event by this process ("py") and by th
 processes serving the scratch database ("db", read from /proc; local server only). Wall-clock
 figures move with whatever else runs on the machine (the baseline is bound by the disk's fsync
 latency and swings most); the CPU figures do not, and 1 / max(py, db) is the pipeline's ceiling on
-an otherwise idle machine with a core for each side.
+an otherwise idle machine with a core for each side. The last line times a fixed pure-Python loop:
+scale by it to compare runs made on different machines.
 """
 
 from __future__ import annotations
@@ -247,9 +249,19 @@ async def run_pipeline(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: 
     return events, clock
 
 
-async def run_sink_only(pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace) -> tuple[int, Clock]:
+class SerialBatcher(Batcher):
+    """The batcher without staging ahead: each batch is staged, applied and committed before the next
+    one is touched (how the sink worked before). For the in-process comparison only."""
+
+    async def _stage_ahead(self, items: list[Any]) -> None:
+        return None
+
+
+async def run_sink_only(
+    pool: asyncpg.Pool, factory: FrameFactory, n: int, args: argparse.Namespace, batcher_class: type[Batcher] = Batcher
+) -> tuple[int, Clock]:
     evs = [ev for chunk in factory.chunks(n) for ev in normalise(chunk)]
-    batcher = Batcher(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
+    batcher = batcher_class(Sink(pool), batch_size=args.batch_size, max_age=args.max_age)
     task = asyncio.create_task(batcher.run())
     clock = Clock(pool)
     await clock.start()
@@ -335,6 +347,17 @@ async def run_latency(pool: asyncpg.Pool, factory: FrameFactory, args: argparse.
     return batcher.latencies(), events / (time.monotonic() - start)
 
 
+def reference_loop() -> float:
+    """Seconds for a fixed pure-Python workload: the figure to scale by when comparing machines."""
+    best = float("inf")
+    for _ in range(3):
+        t, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def _db_url(admin: str, name: str) -> str:
     p = conninfo_to_dict(admin)
     pw = f":{p['password']}" if p.get("password") else ""
@@ -353,6 +376,9 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
         n, c = await run_sink_only(pool, FrameFactory(2, 117_200_000_000_000_000), args.events, args)
         rows.append(("sink only: normalised events -> commit", n, c))
         sink_rate = n / c.wall
+        n, c = await run_sink_only(pool, FrameFactory(6, 117_600_000_000_000_000), args.events // 2, args, SerialBatcher)
+        rows.append(("sink only, serial (no staging ahead)", n, c))
+        serial_rate = n / c.wall
         n, c = await run_baseline(pool, FrameFactory(3, 117_300_000_000_000_000), args.baseline)
         rows.append(("baseline: one autocommit INSERT per event", n, c))
         base_rate = n / c.wall
@@ -368,12 +394,15 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
         print(f"{name:<50}{n:>9,}{c.wall:>9.2f}{n / c.wall:>10,.0f}{c.cpu / n * 1e6:>14.1f}{db:>14}")
     print(f"{'pipeline / baseline':<50}{'':>18}{pipe_rate / base_rate:>9.1f}x")
     print(f"{'sink only / baseline':<50}{'':>18}{sink_rate / base_rate:>9.1f}x")
+    print(f"{'sink only: staging ahead / serial':<50}{'':>18}{sink_rate / serial_rate:>9.2f}x")
     p50, p99 = quantile(lat, 0.5), quantile(lat, 0.99)
     print(f"latency frame -> commit at {rate:,.0f} events/s for {args.seconds:.0f} s "
           f"(batch {args.batch_size}, max age {args.max_age * 1000:.0f} ms): "
           f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms ({len(lat):,} samples)")
     print("rows stored: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine reference: a pure-Python loop of 10 million additions takes {reference_loop():.2f} s here "
+          "(compare runs on different machines by this)")
     print(f"cpu cores: {os.cpu_count()}; load average at the end: {load}; reproduce: python bench/ingest.py "
           f"--events {args.events} --baseline {args.baseline} --rate {args.rate:g} --seconds {args.seconds:g} "
           f"--batch-size {args.batch_size} --frames-per-read {args.frames_per_read}")
