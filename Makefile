@@ -12,7 +12,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-test: install
+# The TimescaleDB tier's test double (tools/timescale: PGlite + TimescaleDB over the wire), from the lock.
+TSDB := tools/timescale
+$(TSDB)/node_modules/.installed: $(TSDB)/package-lock.json
+	npm ci --prefix $(TSDB) --no-audit --no-fund
+	touch $@
+
+test: install $(TSDB)/node_modules/.installed
 	$(PY) -m pytest
 
 demo: install
