@@ -50,6 +50,7 @@ from ingester.events import DeleteEvent, EditEvent, InteractionEvent, StatusEven
 from ingester.frames import decode_ws_frame  # noqa: E402
 from ingester.migrate import migrate  # noqa: E402
 from ingester.normalize import ChannelContext, normalize_stream  # noqa: E402
+from ingester.runner import tune_gc  # noqa: E402
 from ingester.sink import Sink  # noqa: E402
 
 EVENTS_DIR = ROOT.parent / "shared" / "mastodon" / "streaming" / "websocket" / "events"
@@ -365,6 +366,7 @@ def _db_url(admin: str, name: str) -> str:
 
 
 async def main_async(args: argparse.Namespace, url: str) -> None:
+    tune_gc()  # as the service does at start
     pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
     try:
         rows: list[tuple[str, int, Clock]] = []

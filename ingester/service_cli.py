@@ -45,7 +45,7 @@ def run(
     """Run the ingester in the foreground until SIGTERM/SIGINT (then flush, save cursors, exit 0)."""
     from ingester.observability import configure_logging
     from ingester.redact import Redactor
-    from ingester.runner import Service
+    from ingester.runner import Service, tune_gc
     from ingester.service import Fatal, ServiceConfig
 
     if simulate:
@@ -58,6 +58,7 @@ def run(
     redactor = Redactor.from_settings(settings)
     configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
     cfg = ServiceConfig.from_settings(settings)
+    tune_gc()  # the process is the service from here on
     try:
         summary = asyncio.run(_until_signal(Service(cfg, settings.retention()).run))
     except Fatal as exc:
