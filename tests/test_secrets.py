@@ -170,6 +170,8 @@ async def test_a_streaming_upgrade_refused_with_401_stops_the_run_without_printi
     ingester = spawn(_env(login_url, sim, PULSE_RECONCILE_SECONDS="600"))
     await ingester.start()
     assert await wait_for(lambda: sim.progress()["open_sockets"] >= 1, 60), ingester.output()
+    # ... and once the start-up catch-up is over (on a slow machine it may outlast the socket's opening).
+    assert await wait_for(lambda: "catch-up done" in ingester.output(), 60), ingester.output()
     sim.revoked.add(TOKEN)
     sim.faults.drop_all()
     assert ingester.proc is not None
