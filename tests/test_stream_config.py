@@ -31,3 +31,32 @@ def test_subscriptions_are_user_plus_one_hashtag_stream_per_tag() -> None:
         {"type": "subscribe", "stream": "hashtag", "tag": "qena"},
         {"type": "subscribe", "stream": "hashtag", "tag": "vraagvandegemeente"},
     ]
+
+
+async def test_sockets_cut_right_after_the_upgrade_are_reconnected_until_one_holds() -> None:
+    import asyncio
+
+    from ingester.simulator import SimConfig, Simulator
+    from ingester.sources.stream import StreamSource
+
+    async with Simulator(SimConfig()) as sim:
+        connected = asyncio.Event()
+        reasons: list[str] = []
+
+        async def on_text(text: str, received: float) -> None:
+            return None
+
+        cfg = StreamConfig(sim.streaming_url, SecretStr(sim.token()), hashtags=("a", "b", "c", "d"),
+                           backoff_initial=0.01, backoff_max=0.05)
+        source = StreamSource(cfg, on_text, connected.set, on_disconnected=reasons.append)
+        sim.faults.cut_after_upgrade(15)
+        task = asyncio.create_task(source.run())
+        try:
+            await asyncio.wait_for(connected.wait(), 20)  # the sixteenth socket holds
+            assert sim.faults.snapshot()["cut_after_upgrade"] == 15
+            assert len(reasons) == 15 and source.connects == 16 and not task.done()
+            # every cut was a plain drop (during the subscriptions or the first read), never a crash
+            assert all(r.startswith(("closed while subscribing", "closed by server")) for r in reasons), reasons
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -24,6 +24,7 @@ class Faults:
         self._sockets = sockets
         self.counters: Counter[str] = Counter()
         self._refuse_until = 0.0
+        self._cut_upgrades = 0
         self._fail_status = 0
         self._fail_count = 0
         self._fail_until = 0.0
@@ -62,6 +63,18 @@ class Faults:
             return True
         return False
 
+    def cut_after_upgrade(self, count: int) -> None:
+        """Accept the next `count` streaming upgrades, then cut each socket at once, before any
+        subscription can arrive (a proxy or load balancer dropping fresh connections)."""
+        self._cut_upgrades = count
+
+    def take_upgrade_cut(self) -> bool:
+        if self._cut_upgrades > 0:
+            self._cut_upgrades -= 1
+            self.counters["cut_after_upgrade"] += 1
+            return True
+        return False
+
     def stall(self, seconds: float) -> int:
         """Keep every open socket open but send nothing (no frames, no pings, no pongs) for `seconds`.
 
@@ -95,7 +108,7 @@ class Faults:
 
     def clear(self) -> None:
         self._refuse_until = self._fail_until = 0.0
-        self._fail_count = 0
+        self._fail_count = self._cut_upgrades = 0
         self.drop_every(None)
 
     async def close(self) -> None:

@@ -166,6 +166,9 @@ class StreamingHost:
                                 headers={"X-Error-Message": msg, "Connection": "close"})
         ws = web.WebSocketResponse(protocols=(token,) if via_protocol and token else (), autoping=False)
         await ws.prepare(request)
+        if self.faults.take_upgrade_cut() and request.transport is not None:
+            request.transport.abort()  # no close frame: the TCP connection dies right after the 101
+            return ws
         conn = Connection(grant=grant, transport=request.transport)
         self.hub.connections.add(conn)
         if "stream" in request.query:

@@ -155,8 +155,11 @@ class StreamSource:
         async with ws:
             self.connects += 1
             self._liveness.touch()
-            for msg in subscriptions(cfg.hashtags):
-                await ws.send(msg)
+            try:
+                for msg in subscriptions(cfg.hashtags):
+                    await ws.send(msg)
+            except ConnectionClosed as exc:  # cut between the upgrade and our subscriptions: just a drop
+                return f"closed while subscribing ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
             self.connected = True
             log.info("stream connected", url=cfg.endpoint(), hashtags=list(cfg.hashtags))
             self._on_connected()  # subscribed first, then catch up: nothing falls between the two
