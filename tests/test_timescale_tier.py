@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
 
+from ingester.grafana import alerts
+from ingester.grafana.build import DASHBOARDS
+from ingester.grafana.macros import TimeRange, expand
 from ingester.migrate import migrate, migration_files
+from test_grafana_boards import options, run
+from test_grafana_scenario import install_time_bucket_shim
 from tier_scenario import CITY, resident, t, write
 from timescale import AGGREGATES, TimescaleServer, run_all_jobs
 
@@ -192,3 +198,54 @@ async def test_every_kpi_gives_the_same_rows_after_refresh_compression_and_late_
                 conn.execute(stmt, args)
     refresh_aggregates(timescale_url)
     assert_same_kpis(database_url, timescale_url, now)
+
+
+# A panel reading these depends on the moment it runs: now() itself, or kpi.unanswered.waiting_seconds.
+CLOCK_READERS = ("now()", "waiting")
+
+
+def board_results(conn: psycopg.Connection, rng: TimeRange) -> dict[str, tuple[bool, list[tuple[Any, ...]]]]:
+    """Every panel of every board, as Grafana would run it over `rng` with its default variables:
+    title -> (whether the query reads the clock, its rows in a stable order)."""
+    out: dict[str, tuple[bool, list[tuple[Any, ...]]]] = {}
+    for board in DASHBOARDS:
+        variables = options(conn, board, rng, {})
+        for panel in board.panels:
+            sql = expand(panel.query.sql, rng, variables=variables, interval=timedelta(hours=1)).sql
+            cols, rows = run(conn, sql)
+            out[f"{board.title} / {panel.title}"] = (
+                any(clock in sql.lower() for clock in CLOCK_READERS), sorted((tuple(_utc(v) for v in row) for row in rows), key=repr))
+    return out
+
+
+def same_rows(want: list[tuple[Any, ...]], got: list[tuple[Any, ...]], *, clock_slack: float) -> bool:
+    """Equal rows; numbers may differ by `clock_slack` (seconds between the two tiers' reads of now())."""
+    def close(a: Any, b: Any) -> bool:
+        if isinstance(a, (int, float, Decimal)) and isinstance(b, (int, float, Decimal)) and clock_slack:
+            return abs(float(a) - float(b)) <= clock_slack
+        return bool(a == b)
+    return len(want) == len(got) and all(
+        len(w) == len(g) and all(close(a, b) for a, b in zip(w, g)) for w, g in zip(want, got))
+
+
+async def test_every_dashboard_panel_and_alert_query_gives_the_same_rows_on_both_tiers(
+    database_url: str, timescale_url: str  # noqa: F811
+) -> None:
+    now = datetime.now(UTC)
+    await write(database_url, now, pool_size=1)
+    await write(timescale_url, now, pool_size=1)
+    run_all_jobs(timescale_url)  # the boards read the continuous aggregates as production does
+    refresh_aggregates(timescale_url)
+    install_time_bucket_shim(database_url)  # Grafana's timescaledb: true emits time_bucket(); plain PG lacks it
+    rng = TimeRange(t(3, 1, 0), now)  # the whole scenario, DST days included
+    with session(database_url) as pg, session(timescale_url) as ts:
+        want, got = board_results(pg, rng), board_results(ts, rng)
+        assert sum(bool(rows) for _, rows in want.values()) > len(want) // 2  # most panels see data
+        for title, (clock, rows) in want.items():
+            slack = 60.0 if clock else 0.0  # e.g. "longest wait" = now() - the oldest unanswered reply
+            assert same_rows(rows, got[title][1], clock_slack=slack), (
+                f"{title}:\n postgres:  {rows}\n timescale: {got[title][1]}")
+        for rule in alerts.rules():  # alert queries look at the last minutes: same shape on both tiers
+            sql = expand(rule.sql, TimeRange(now - timedelta(minutes=10), now)).sql
+            (pg_cols, pg_rows), (ts_cols, ts_rows) = run(pg, sql), run(ts, sql)
+            assert (ts_cols, len(ts_rows)) == (pg_cols, len(pg_rows)), rule.uid
