@@ -55,17 +55,11 @@ RESERVOIR_SIZE = 8192
 
 
 class Writer(Protocol):
+    """Writes one batch in one transaction. A writer may also offer `stage(events) -> Staged | None`,
+    `discard(staged)` and `write(..., staged=)` (as `ingester.sink.Sink` does): the batcher then stages
+    the next batch while the one before it commits. Without them, batches are written one by one."""
+
     async def write(self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = ()) -> WriteResult: ...
-
-
-class StagingWriter(Writer, Protocol):
-    """A writer that can stage the next batch while the one before it commits (`ingester.sink.Sink`)."""
-
-    async def stage(self, events: Sequence[AnyEvent]) -> Staged | None: ...
-    async def discard(self, staged: Staged) -> None: ...
-    async def write(  # type: ignore[override]
-        self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = (), *, staged: Staged | None = None
-    ) -> WriteResult: ...
 
 
 class ItemQueue(Protocol):
@@ -387,4 +381,4 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
 
 
-__all__ = ["Batcher", "ItemQueue", "REJECTED", "RETRYABLE", "StagingWriter", "WriteObserver", "WriteTotals", "Writer", "quantile"]
+__all__ = ["Batcher", "ItemQueue", "REJECTED", "RETRYABLE", "WriteObserver", "WriteTotals", "Writer", "quantile"]
