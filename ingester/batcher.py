@@ -274,13 +274,15 @@ class Batcher:
             async with asyncio.timeout(self._write_timeout):
                 return await self._sink.write(staged.events, cursors, staged=staged)  # type: ignore[call-arg]
         except RETRYABLE + REJECTED as exc:
-            self._totals = replace(self._totals, retries=self._totals.retries + 1,
-                                   last_error=f"{type(exc).__name__}: {exc}")
-            if self._observer is not None:
-                self._observer.db_write_failed()
-            log.warning("staged batch write failed, writing it again", error=type(exc).__name__,
-                        events=len(staged.events))
+            self._failed_attempt(exc, "staged batch write failed, writing it again", events=len(staged.events))
             return None
+
+    def _failed_attempt(self, exc: BaseException | None, message: str, **fields: int) -> None:
+        """One failed write attempt: counted as a retry, told to the observer, logged (no traceback)."""
+        self._totals = replace(self._totals, retries=self._totals.retries + 1, last_error=f"{type(exc).__name__}: {exc}")
+        if self._observer is not None:
+            self._observer.db_write_failed()
+        log.warning(message, error=type(exc).__name__, **fields)
 
     async def _commit(self, items: list[AnyEvent | CursorMark]) -> WriteResult:
         """Write `items` in order. Transient failures are retried (forever, with backoff); a batch the
@@ -300,13 +302,7 @@ class Batcher:
 
         def _failed(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            self._totals = replace(
-                self._totals, retries=self._totals.retries + 1, last_error=f"{type(exc).__name__}: {exc}"
-            )
-            if self._observer is not None:
-                self._observer.db_write_failed()
-            log.warning("batch write failed, retrying", attempt=state.attempt_number, error=type(exc).__name__,
-                        events=len(events))
+            self._failed_attempt(exc, "batch write failed, retrying", events=len(events), attempt=state.attempt_number)
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RETRYABLE) & retry_if_not_exception_type(REJECTED),
