@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import asyncpg
 import pytest
@@ -63,6 +63,20 @@ async def count(pool: asyncpg.Pool, table: str) -> int:
 async def eventually(pool: asyncpg.Pool, table: str, n: int, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while await count(pool, table) != n:
+            await asyncio.sleep(0.01)
+
+
+async def backends_once(
+    admin: asyncpg.Connection, ready: Callable[[list[asyncpg.Record]], bool], timeout: float = 10.0
+) -> list[asyncpg.Record]:
+    """The other backends of this database (pid, state, wait_event_type), polled until `ready` says so."""
+    async with asyncio.timeout(timeout):
+        while True:
+            await admin.execute("SELECT pg_stat_clear_snapshot()")  # fresh, even inside admin's transaction
+            rows = await admin.fetch("""SELECT pid, state, wait_event_type FROM pg_stat_activity
+                                         WHERE datname = current_database() AND pid <> pg_backend_pid()""")
+            if ready(rows):
+                return rows
             await asyncio.sleep(0.01)
 
 
@@ -159,12 +173,8 @@ async def test_a_write_cut_off_by_a_killed_connection_is_retried_and_nothing_is_
         for ev in [*first, *replies(4, start=6000), CursorMark(CH, "notifications", "77")]:
             await batcher.put(ev)  # the first three again: a repeat must not double them
         flushed = asyncio.create_task(batcher.flush())
-        async with asyncio.timeout(10):
-            while not (pids := await admin.fetch(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )):
-                await asyncio.sleep(0.01)
-        await admin.fetchval("SELECT pg_terminate_backend($1)", pids[0]["pid"])
+        rows = await backends_once(admin, lambda rows: any(r["wait_event_type"] == "Lock" for r in rows))
+        await admin.fetchval("SELECT pg_terminate_backend($1)", next(r["pid"] for r in rows if r["wait_event_type"] == "Lock"))
         await locker.commit()
         await asyncio.wait_for(flushed, 10)
     finally:
@@ -194,19 +204,11 @@ async def test_the_next_batch_is_staged_while_the_one_before_commits_and_a_cut_o
         flushed = asyncio.create_task(batcher.flush())
         # Batch 1 waits for the lock in its apply; batch 2 is staged meanwhile, on a second connection
         # with its own open transaction (only temporary rows so far: it waits for no lock).
-        query = """SELECT pid, state, wait_event_type FROM pg_stat_activity
-                    WHERE datname = current_database() AND pid <> pg_backend_pid()"""
-        async with asyncio.timeout(10):
-            while True:
-                await admin.execute("SELECT pg_stat_clear_snapshot()")  # fresh view inside the lock's transaction
-                rows = await admin.fetch(query)
-                waiting = [r["pid"] for r in rows if r["wait_event_type"] == "Lock"]
-                staged = [r["pid"] for r in rows if r["state"] == "idle in transaction"]
-                if waiting and staged:
-                    break
-                await asyncio.sleep(0.01)
+        rows = await backends_once(admin, lambda rows: any(r["wait_event_type"] == "Lock" for r in rows)
+                                   and any(r["state"] == "idle in transaction" for r in rows))
+        staged = next(r["pid"] for r in rows if r["state"] == "idle in transaction")
         assert await admin.fetchval("SELECT count(*) FROM pulse.statuses") == 0  # nothing committed yet
-        await admin.fetchval("SELECT pg_terminate_backend($1)", staged[0])  # cut the staged batch off
+        await admin.fetchval("SELECT pg_terminate_backend($1)", staged)  # cut the staged batch off
         await locker.commit()
         await asyncio.wait_for(flushed, 10)
     finally:

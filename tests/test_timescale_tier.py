@@ -107,6 +107,15 @@ def refresh_aggregates(url: str) -> None:
         conn.execute("CALL pulse.refresh_aggregates(NULL, NULL)")
 
 
+async def same_events_materialised(postgres_url: str, timescale_url: str, now: datetime) -> None:
+    """The scenario written to both tiers; on TimescaleDB every job run (refresh policies, compression of
+    old chunks) and the aggregates refreshed, as the background workers would have done by now."""
+    await write(postgres_url, now, pool_size=1)
+    await write(timescale_url, now, pool_size=1)
+    run_all_jobs(timescale_url)
+    refresh_aggregates(timescale_url)
+
+
 def test_migrate_on_timescaledb_reports_the_full_tier_applies_every_migration_and_then_none(
     timescale_server: TimescaleServer,  # noqa: F811
 ) -> None:
@@ -172,10 +181,7 @@ async def test_every_kpi_gives_the_same_rows_after_refresh_compression_and_late_
     database_url: str, timescale_url: str  # noqa: F811
 ) -> None:
     now = datetime.now(UTC)
-    await write(database_url, now, pool_size=1)
-    await write(timescale_url, now, pool_size=1)
-    run_all_jobs(timescale_url)  # refresh policies, the catch-up job, compression of old chunks
-    refresh_aggregates(timescale_url)
+    await same_events_materialised(database_url, timescale_url, now)
     assert_same_kpis(database_url, timescale_url, now)
 
     # Late rows into materialised buckets and a compressed chunk: thread polling finding a March
@@ -232,10 +238,7 @@ async def test_every_dashboard_panel_and_alert_query_gives_the_same_rows_on_both
     database_url: str, timescale_url: str  # noqa: F811
 ) -> None:
     now = datetime.now(UTC)
-    await write(database_url, now, pool_size=1)
-    await write(timescale_url, now, pool_size=1)
-    run_all_jobs(timescale_url)  # the boards read the continuous aggregates as production does
-    refresh_aggregates(timescale_url)
+    await same_events_materialised(database_url, timescale_url, now)  # boards read the aggregates, as in production
     install_time_bucket_shim(database_url)  # Grafana's timescaledb: true emits time_bucket(); plain PG lacks it
     rng = TimeRange(t(3, 1, 0), now)  # the whole scenario, DST days included
     with session(database_url) as pg, session(timescale_url) as ts:
