@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ingester.i18n import Language
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -120,6 +122,9 @@ class Settings(BaseSettings):
         default=None, description="Directory of the on-disk spool used while the database is down (default: temp dir)"
     )
     pulse_spool_max_mb: int = Field(default=256, ge=0, le=1_000_000, description="Disk spool size; 0 = memory only")
+    pulse_language: str = Field(
+        default="nl", description="Language of boards, alerts, reports and printouts people read: nl or en"
+    )
     pulse_formats: str | None = Field(
         default=None,
         description="Hashtag-to-format map, e.g. 'InnovatorSpotlight=innovator_spotlight,QenA=qa' (defaults built in)",
@@ -141,6 +146,13 @@ class Settings(BaseSettings):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not valid JSON ({exc.msg})") from None
         return v
+
+    @field_validator("pulse_language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        from ingester.i18n import parse_language
+
+        return parse_language(v)
 
     @field_validator("pulse_timezone")
     @classmethod
@@ -213,6 +225,9 @@ class Settings(BaseSettings):
             heartbeat_days=self.pulse_heartbeat_retention_days,
             every_seconds=self.pulse_retention_every_seconds,
         )
+
+    def language(self) -> Language:
+        return self.pulse_language  # type: ignore[return-value]  # validated by _language
 
     def dsn(self) -> str:
         return self.database_url.get_secret_value()
