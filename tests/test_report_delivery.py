@@ -24,7 +24,10 @@ from pydantic import SecretStr
 from ingester.report import period
 from ingester.report.delivery import Deliverer, DeliverySettings, due_period
 from ingester.report.mail import MailError, MailSettings
-from ingester.settings import SettingsError, load_settings
+from ingester.runner import Service
+from ingester.service import ServiceConfig
+from ingester.settings import ChannelSettings, SettingsError, load_settings
+from ingester.simulator import SimConfig, Simulator
 from test_report import month_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # the stand-in
@@ -171,3 +174,30 @@ def test_mail_settings_come_together_or_not_at_all(monkeypatch: pytest.MonkeyPat
         4, time(16, 30), "en", "pulse@stad.example", ("a@stad.example", "b@stad.example"), 587)
 
 
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+async def test_the_service_mails_the_due_report_once_across_a_restart(
+    database_url: str, salt: str, smtp: tuple[Inbox, int]
+) -> None:
+    """`ingester run`'s Service starts the deliverer; a second run of the service finds the record."""
+    inbox, port = smtp
+    async with Simulator(SimConfig(ping_interval=2.0)) as sim:
+        cfg = ServiceConfig(
+            dsn=database_url,
+            channels=(ChannelSettings(name="main", base_url=sim.base_url, access_token=SecretStr(sim.token("main"))),),
+            salt=SecretStr(salt), metrics_port=None, spool_dir=None,
+        )
+        for run in range(2):
+            stop = asyncio.Event()
+            service = asyncio.create_task(Service(cfg, report=settings(port)).run(stop))
+            if run == 0:
+                await until(lambda: len(inbox.received) == 1)
+            await asyncio.sleep(1.5)  # many checks at 0.05 s
+            stop.set()
+            await asyncio.wait_for(service, 30)
+    due = due_period(datetime.now(UTC), AMS, 0, time(9))
+    assert len(inbox.received) == 1
+    assert deliveries(database_url) == [("*", due.start.isoformat())]
+    assert f"praatmee-pulse-{due.slug()}.pdf" in {p.get_filename() for p in inbox.received[0][2].iter_attachments()}
