@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 
 from ingester import i18n
 from ingester.cli import app
-from ingester.report import browser, period
+from ingester.report import browser, chart, period
+from ingester.report.chart import nice_ceiling
+from ingester.report.figures import Day
 from ingester.report.command import build_html
 from ingester.report.page import count_card, duration_card, ratio_card, share_card
 from report_month import write_month
@@ -169,6 +171,15 @@ def test_deltas_read_as_plain_language_with_the_right_arrow() -> None:
     faster = duration_card("k", "K", 1800, 7200, "nl", prev)
     assert (faster.arrow, faster.tone, faster.delta) == ("▼", "good", "sneller dan de week ervoor (was 2 uur)")
     assert ratio_card("k", "K", None, 0.4, "nl", prev, 2).delta == "geen vergelijking: de week ervoor zonder gegevens"
+
+
+def test_the_chart_scale_ends_on_a_round_number_close_to_the_highest_bar() -> None:
+    assert [nice_ceiling(v) for v in (0, 1, 7, 23, 41, 100, 101)] == [1, 1, 8, 30, 50, 100, 200]
+    drawn = chart.build([Day(date(2026, 10, 19), 23, 0), Day(date(2026, 10, 20), 0, 15)], "nl",
+                        {"replies": "reacties", "favourites": "favorieten"})
+    assert [label for _, label in drawn.grid] == ["0", "15", "30"]
+    tallest = max(drawn.bars, key=lambda b: b.h)
+    assert tallest.kind == "replies" and tallest.title == "19 okt 2026: 23 reacties"
 
 
 def test_periods_are_local_weeks_and_ranges() -> None:

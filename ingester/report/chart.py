@@ -36,11 +36,12 @@ class Chart:
 
 
 def nice_ceiling(value: float) -> int:
-    """The smallest 1, 2 or 5 times a power of ten that is >= value (at least 1)."""
+    """The smallest 1, 2, 3, 4, 5, 6 or 8 times a power of ten that is >= value (at least 1): a top close
+    to the highest bar whose half is a round number too."""
     if value <= 1:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 3, 4, 5, 6, 8, 10):
         if step * power >= value:
             return int(step * power)
     return int(10 * power)  # pragma: no cover

@@ -105,7 +105,7 @@ def title(figures: Figures, lang: Language) -> str:
     p = figures.period
     if p.is_week:
         return _t(lang, "title_week", week=f"{p.start.isocalendar()[1]} ({p.start.isocalendar()[0]})")
-    return _t(lang, "title_range", first=i18n.day(p.start, lang), last=i18n.day(p.last_day, lang))
+    return _t(lang, "title_range", days=i18n.number(len(p.days), lang))
 
 
 def view(figures: Figures, lang: Language, made: datetime) -> dict[str, object]:

@@ -7,7 +7,7 @@ from ingester.i18n import Catalog
 TEXTS = Catalog({
     "nl": {
         "title_week": "Weekrapport week {week}",
-        "title_range": "Rapport {first} t/m {last}",
+        "title_range": "Rapport over {days} dagen",
         "subtitle": "{first} t/m {last} · {scope} · vergeleken met {previous}",
         "all_channels": "alle kanalen",
         "channel": "kanaal {name}",
@@ -64,7 +64,7 @@ TEXTS = Catalog({
     },
     "en": {
         "title_week": "Weekly report, week {week}",
-        "title_range": "Report {first} to {last}",
+        "title_range": "Report on {days} days",
         "subtitle": "{first} to {last} · {scope} · compared with {previous}",
         "all_channels": "all channels",
         "channel": "channel {name}",
