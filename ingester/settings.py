@@ -268,6 +268,10 @@ class Settings(BaseSettings):
         sender = self.pulse_report_from or self.pulse_smtp_user
         if not sender or "@" not in sender:
             raise SettingsError("PULSE_REPORT_FROM: missing (an e-mail address to send the report from)")
+        if self.pulse_report_channel is not None:
+            names = [c.name for c in self.channels()]
+            if self.pulse_report_channel not in names:
+                raise SettingsError(f"PULSE_REPORT_CHANNEL: not one of the configured channels ({', '.join(names)})")
         hour, minute = (int(x) for x in self.pulse_report_time.split(":"))
         return DeliverySettings(
             mail=MailSettings(

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
 
+from ingester.redact import Redactor
 from ingester.report import period
 from ingester.report.delivery import Deliverer, DeliverySettings, due_period
 from ingester.report.mail import MailError, MailSettings
@@ -172,6 +173,13 @@ def test_mail_settings_come_together_or_not_at_all(monkeypatch: pytest.MonkeyPat
                       pulse_report_day="fri", pulse_report_time="16:30", pulse_language="en").report_delivery()
     assert (s.weekday, s.at, s.language, s.mail.sender, s.mail.recipients, s.mail.port) == (
         4, time(16, 30), "en", "pulse@stad.example", ("a@stad.example", "b@stad.example"), 587)
+
+
+def test_the_smtp_password_is_masked_in_logs_and_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(database_url="postgresql://x@127.0.0.1/x", pulse_account_salt="0123456789abcdef0",
+                      pulse_smtp_password="smtp-geheim-9876")
+    assert "smtp-geheim-9876" not in Redactor.from_settings(s).scrub("login failed for smtp-geheim-9876")
 
 
 

@@ -59,7 +59,7 @@ TEXTS = Catalog({
         "format_city_question": "Vraag van de gemeente",
         "format_other": "Overig",
         "footer": "Praatmee Pulse · cijfers uit kpi.summary, kpi.activity_daily, kpi.post_stats en kpi.response_times · tijdzone {tz} · gemaakt {made}",
-        "mail_subject": "Praatmee Pulse: {title} ({first} t/m {last})",
+        "mail_subject": "Praatmee Pulse: {title}, {first} t/m {last}",
         "mail_text": "Het rapport van Praatmee Pulse over {first} t/m {last} staat in de bijlage (PDF).\n\nReacties per bericht: {rpp}\nAccounts die reageerden: {accounts}\nBinnen 72 uur beantwoord: {answered}\n",
     },
     "en": {
@@ -116,7 +116,7 @@ TEXTS = Catalog({
         "format_city_question": "Question from the city",
         "format_other": "Other",
         "footer": "Praatmee Pulse · figures from kpi.summary, kpi.activity_daily, kpi.post_stats and kpi.response_times · timezone {tz} · made {made}",
-        "mail_subject": "Praatmee Pulse: {title} ({first} to {last})",
+        "mail_subject": "Praatmee Pulse: {title}, {first} to {last}",
         "mail_text": "The Praatmee Pulse report for {first} to {last} is attached (PDF).\n\nReplies per post: {rpp}\nAccounts who engaged: {accounts}\nAnswered within 72 hours: {answered}\n",
     },
 })
