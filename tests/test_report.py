@@ -170,7 +170,8 @@ def test_deltas_read_as_plain_language_with_the_right_arrow() -> None:
     assert share_card("k", "K", 0.8, 0.9, "nl", prev).delta == "10 procentpunt lager dan de week ervoor"
     faster = duration_card("k", "K", 1800, 7200, "nl", prev)
     assert (faster.arrow, faster.tone, faster.delta) == ("▼", "good", "sneller dan de week ervoor (was 2 uur)")
-    assert ratio_card("k", "K", None, 0.4, "nl", prev, 2).delta == "geen vergelijking: de week ervoor zonder gegevens"
+    assert ratio_card("k", "K", 0.4, None, "nl", prev, 2).delta == "geen vergelijking: de week ervoor zonder gegevens"
+    assert ratio_card("k", "K", None, 0.4, "nl", prev, 2).delta == "geen gegevens in deze periode"
 
 
 def test_the_chart_scale_ends_on_a_round_number_close_to_the_highest_bar() -> None:

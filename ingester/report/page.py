@@ -43,6 +43,12 @@ def _t(lang: Language, key: str, **fields: object) -> str:
     return TEXTS.text(lang, key, **fields)
 
 
+def _missing(key: str, label: str, value: str, cur: object, lang: Language, previous: str) -> Card:
+    """A card without a comparison: this period has no figure, or the period before has none."""
+    words = _t(lang, "no_figure") if cur is None else _t(lang, "no_comparison", previous=previous)
+    return Card(key, label, value, cur, "", "neutral", words)  # type: ignore[arg-type]
+
+
 def _tone(diff: float, higher_is_better: bool) -> str:
     if diff == 0:
         return "neutral"
@@ -52,7 +58,7 @@ def _tone(diff: float, higher_is_better: bool) -> str:
 def count_card(key: str, label: str, cur: int | None, prev: int | None, lang: Language, previous: str) -> Card:
     value = i18n.number(cur, lang)
     if cur is None or prev is None:
-        return Card(key, label, value, cur, "", "neutral", _t(lang, "no_comparison", previous=previous))
+        return _missing(key, label, value, cur, lang, previous)
     diff = cur - prev
     if diff == 0:
         return Card(key, label, value, cur, "=", "neutral", _t(lang, "same", previous=previous))
@@ -67,7 +73,7 @@ def ratio_card(key: str, label: str, cur: float | None, prev: float | None, lang
                decimals: int) -> Card:
     value = i18n.ratio(cur, lang, decimals)
     if cur is None or prev is None:
-        return Card(key, label, value, cur, "", "neutral", _t(lang, "no_comparison", previous=previous))
+        return _missing(key, label, value, cur, lang, previous)
     diff = round(cur, decimals) - round(prev, decimals)  # what the reader can see, not float noise
     was = _t(lang, "was", value=i18n.ratio(prev, lang, decimals))
     if diff == 0:
@@ -79,7 +85,7 @@ def ratio_card(key: str, label: str, cur: float | None, prev: float | None, lang
 def share_card(key: str, label: str, cur: float | None, prev: float | None, lang: Language, previous: str) -> Card:
     value = i18n.percent(cur, lang)
     if cur is None or prev is None:
-        return Card(key, label, value, cur, "", "neutral", _t(lang, "no_comparison", previous=previous))
+        return _missing(key, label, value, cur, lang, previous)
     points = round(cur * 100) - round(prev * 100)
     if points == 0:
         return Card(key, label, value, cur, "=", "neutral", _t(lang, "equal", previous=previous))
@@ -92,7 +98,7 @@ def duration_card(key: str, label: str, cur: float | None, prev: float | None, l
                   previous: str) -> Card:
     value = i18n.duration(cur, lang)
     if cur is None or prev is None:
-        return Card(key, label, value, cur, "", "neutral", _t(lang, "no_comparison", previous=previous))
+        return _missing(key, label, value, cur, lang, previous)
     was = _t(lang, "was", value=i18n.duration(prev, lang))
     if i18n.duration(cur, lang) == i18n.duration(prev, lang):
         return Card(key, label, value, cur, "=", "neutral", _t(lang, "equal", previous=previous))
@@ -133,7 +139,10 @@ def view(figures: Figures, lang: Language, made: datetime) -> dict[str, object]:
     ]
     new, ret = int(cur["new_accounts"] or 0), int(cur["returning_accounts"] or 0)
     accounts = {
-        "new": new, "returning": ret, "new_share": 100 * new / (new + ret) if new + ret else 0,
+        "new": new, "returning": ret,
+        # shares of the bar; both 0 without accounts, so an empty period shows an empty (grey) bar
+        "new_share": 100 * new / (new + ret) if new + ret else 0,
+        "returning_share": 100 * ret / (new + ret) if new + ret else 0,
         "line": _t(lang, "accounts_line", new=i18n.number(new, lang), returning=i18n.number(ret, lang),
                    previous=previous, new_before=i18n.number(prev["new_accounts"], lang),
                    returning_before=i18n.number(prev["returning_accounts"], lang)),
