@@ -41,7 +41,8 @@ Cell = Callable[[Worksheet, int, int, Any], None]
 class Book:
     """One workbook being written; `add(name, conn, query)` streams one dataset into its own sheet(s)."""
 
-    def __init__(self, target: str | Any) -> None:
+    def __init__(self, target: str | Any, max_rows: int = EXCEL_MAX_ROWS) -> None:
+        self.max_rows = max_rows  # per sheet, header included
         self._wb = xlsxwriter.Workbook(
             target, {"constant_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
         )
@@ -89,7 +90,7 @@ class Book:
             cells = [self._cell_writer(d.type_code) for d in cur.description]
             part, ws, r = 1, self._sheet(name, columns, 1), 1
             for record in _batches(cur):
-                if r == EXCEL_MAX_ROWS:
+                if r == self.max_rows:
                     part += 1
                     ws, r = self._sheet(name, columns, part), 1
                 for c, (value, cell) in enumerate(zip(record, cells)):

@@ -15,9 +15,11 @@ from pathlib import Path
 import openpyxl
 import psycopg
 import pytest
+from psycopg import sql
 from typer.testing import CliRunner
 
 from ingester.cli import app
+from ingester.workbook import Book
 from test_kpi_world import build_world
 
 runner = CliRunner()
@@ -110,6 +112,26 @@ def test_excel_nl_csv_writes_arrays_as_plain_lists_and_quotes_a_semicolon(databa
         ("1002", "2026-03-29 00:30:00", "InnovatorSpotlight,ama"),
     ]
     assert rows[1]["url"] == "https://x.example/a;b"
+
+
+def test_xlsx_goes_to_stdout_when_no_file_is_given(database_url: str) -> None:
+    build_world(database_url)
+    code, out, _ = run(database_url, "posts", *RANGE, "--format", "xlsx")
+    assert code == 0
+    ws = openpyxl.load_workbook(io.BytesIO(out))["posts"]
+    assert [c.value for c in ws["B"]][:3] == ["post_id", "1001", "1002"]
+
+
+def test_a_dataset_longer_than_a_sheet_goes_on_in_the_next_sheet(database_url: str, tmp_path: Path) -> None:
+    target = tmp_path / "long.xlsx"
+    book = Book(str(target), max_rows=3)  # a header and two rows per sheet (Excel's real limit: 1,048,576)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        n = book.add("numbers", conn, sql.SQL("SELECT g AS n FROM generate_series(1, 5) g"))
+    book.close()
+    wb = openpyxl.load_workbook(target)
+    assert n == 5 and wb.sheetnames == ["numbers", "numbers (2)", "numbers (3)"]
+    assert [[c.value for c in row] for row in wb["numbers (2)"].iter_rows()] == [["n"], [3], [4]]
+    assert wb["numbers (3)"].freeze_panes == "A2"
 
 
 def test_several_datasets_need_xlsx_and_the_dialect_needs_csv(database_url: str) -> None:
