@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from ingester.redact import Redactor
 from ingester.report import period
+from ingester.report.browser import BrowserError
 from ingester.report.delivery import Deliverer, DeliverySettings, due_period
 from ingester.report.mail import MailError, MailSettings
 from ingester.runner import Service
@@ -149,6 +150,19 @@ async def test_a_refused_send_leaves_no_record_and_the_next_check_sends(month_ur
     assert "wrong" not in str(refused.value) and deliveries(month_url) == []
     sent = await asyncio.to_thread(Deliverer(month_url, settings(port), clock=Clock(MONDAY_0900)).deliver_due)
     assert sent == period.week("2026-W43") and len(inbox.received) == 1
+
+
+async def test_without_a_browser_the_report_goes_out_as_html_only(month_url: str, smtp: tuple[Inbox, int]) -> None:
+    inbox, port = smtp
+
+    def no_browser(html: str) -> bytes:
+        raise BrowserError("chromium not found — install it (apt-get install chromium)")
+
+    deliverer = Deliverer(month_url, settings(port), clock=Clock(MONDAY_0900), render_pdf=no_browser)
+    assert await asyncio.to_thread(deliverer.deliver_due) == period.week("2026-W43")
+    msg = inbox.received[0][2]
+    assert list(msg.iter_attachments()) == []
+    assert "Weekrapport week 43 (2026)" in msg.get_body(("html",)).get_content()
 
 
 def test_the_due_report_is_the_week_before_the_latest_scheduled_moment() -> None:

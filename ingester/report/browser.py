@@ -29,14 +29,13 @@ class BrowserError(RuntimeError):
 
 
 def chromium() -> str:
-    explicit = os.environ.get("PULSE_CHROMIUM")
-    for path in ((explicit,) if explicit else CHROMIUM_CANDIDATES):
-        if path and os.access(path, os.X_OK):
+    for path in CHROMIUM_CANDIDATES:
+        if os.access(path, os.X_OK):
             return path
     found = shutil.which("chromium")
     if found:
         return found
-    raise BrowserError("chromium not found — install it (apt-get install chromium) or set PULSE_CHROMIUM")
+    raise BrowserError("chromium not found — install it (apt-get install chromium)")
 
 
 def _run(html: str, output_flag: str, suffix: str, extra: tuple[str, ...] = ()) -> bytes:
