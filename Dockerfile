@@ -6,6 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Chromium renders the weekly report's PDF (ingester/report/browser.py); DejaVu gives it its glyphs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 # Editable install: the migrate runner reads schema/ next to the package (ingester/migrate.py).
 COPY pyproject.toml README.md ./

@@ -1,14 +1,19 @@
-"""`ingester export {summary,posts,activity,engagements}`: KPI data as CSV or JSON Lines for data staff.
+"""`ingester export {summary,posts,activity,engagements}`: KPI data as CSV, JSON Lines or Excel for data staff.
 
-Streams with COPY, so memory stays flat however large the range. Times are written with their UTC
-offset in the configured timezone (the session TimeZone is set to `pulse.config` 'timezone'), and
-bare dates in --from/--to mean local midnight there. CSV has a header row; JSON is JSON Lines (one
-object per line: streams, and `jq -s` makes an array of it). Bad input prints one line and exits 2.
+Streams with COPY (CSV, JSON) or a server-side cursor (xlsx), so memory stays flat however large the
+range. Times are written with their UTC offset in the configured timezone (the session TimeZone is set
+to `pulse.config` 'timezone'), and bare dates in --from/--to mean local midnight there. CSV has a
+header row; JSON is JSON Lines (one object per line: streams, and `jq -s` makes an array of it).
+`--dialect excel-nl` makes a CSV a Dutch-locale Excel opens as it is (ingester/dialect.py); `--format
+xlsx` writes typed cells, one sheet per dataset (ingester/workbook.py). Bad input prints one line and
+exits 2.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +27,9 @@ import psycopg
 import typer
 from psycopg import sql
 
+from ingester.dialect import BOM, COPY_SQL, excel_nl_query
 from ingester.settings import SettingsError, database_url_only
+from ingester.workbook import Book
 
 
 class What(StrEnum):
@@ -41,6 +48,12 @@ class Period(StrEnum):
 class OutputFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
+    XLSX = "xlsx"
+
+
+class Dialect(StrEnum):
+    STANDARD = "standard"  # comma, decimal point, ISO times with offset, PostgreSQL arrays
+    EXCEL_NL = "excel-nl"  # semicolon, decimal comma, BOM, local times without offset, plain lists
 
 
 class ExportError(Exception):
@@ -118,11 +131,16 @@ class _Progress:
 
 def stream(
     conn: psycopg.Connection, query: sql.Composed, fmt: OutputFormat, out: BinaryIO,
-    progress: _Progress,
+    progress: _Progress, dialect: Dialect = Dialect.STANDARD,
 ) -> None:
     with conn.cursor() as cur:
         if fmt is OutputFormat.CSV:
-            copy_sql = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')")
+            if dialect is Dialect.EXCEL_NL:
+                query = excel_nl_query(conn, query)
+                copy_sql = COPY_SQL
+                out.write(BOM)
+            else:
+                copy_sql = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')")
             with cur.copy(copy_sql.format(query)) as copy:
                 header = True
                 for chunk in copy:
@@ -143,6 +161,20 @@ def stream(
     progress.done()
 
 
+def write_workbook(
+    conn: psycopg.Connection, queries: list[tuple[What, sql.Composed]], out: BinaryIO, progress: _Progress
+) -> None:
+    """One sheet per dataset. XlsxWriter needs a seekable file: a temporary one, copied to `out`."""
+    with tempfile.TemporaryFile() as tmp:
+        book = Book(tmp)
+        for what, query in queries:
+            book.add(what.value, conn, query, progress.add)
+        book.close()
+        tmp.seek(0)
+        shutil.copyfileobj(tmp, out, 1 << 20)
+    progress.done()
+
+
 @contextmanager
 def _output(path: Path | None) -> Iterator[BinaryIO]:
     if path is None:
@@ -158,11 +190,16 @@ def _output(path: Path | None) -> Iterator[BinaryIO]:
 
 
 def run_export(
-    dsn: str, what: What, start_text: str, end_text: str, *, period: Period | None = None,
+    dsn: str, what: What | list[What], start_text: str, end_text: str, *, period: Period | None = None,
     channel: str | None = None, fmt: OutputFormat = OutputFormat.CSV, output: Path | None = None,
-    progress: bool = False,
+    progress: bool = False, dialect: Dialect = Dialect.STANDARD,
 ) -> int:
     """Validate, then stream the export; returns the number of data rows written."""
+    whats = list(dict.fromkeys(what if isinstance(what, list) else [what]))
+    if len(whats) > 1 and fmt is not OutputFormat.XLSX:
+        raise ExportError("several datasets go into one file only with --format xlsx (one sheet each)")
+    if dialect is not Dialect.STANDARD and fmt is not OutputFormat.CSV:
+        raise ExportError(f"--dialect applies to --format csv, not {fmt.value}")
     try:
         conn = psycopg.connect(dsn, autocommit=True)
     except psycopg.OperationalError:
@@ -180,14 +217,18 @@ def run_export(
                 raise ExportError(
                     f"--channel: unknown channel {channel!r} (known: {', '.join(known) or 'none'})"
                 )
-        if period is not None and what in (What.POSTS, What.ENGAGEMENTS):
-            raise ExportError(f"--period applies to summary and activity, not {what.value}")
+        for w in whats:
+            if period is not None and w in (What.POSTS, What.ENGAGEMENTS):
+                raise ExportError(f"--period applies to summary and activity, not {w.value}")
         conn.execute("SELECT set_config('TimeZone', %s, false), set_config('DateStyle', 'ISO, YMD', false)",
                      (tz_name,))
-        query = build_query(what, start, end, channel, period)
+        queries = [(w, build_query(w, start, end, channel, period)) for w in whats]
         meter = _Progress(progress)
         with _output(output) as out:
-            stream(conn, query, fmt, out, meter)
+            if fmt is OutputFormat.XLSX:
+                write_workbook(conn, queries, out, meter)
+            else:
+                stream(conn, queries[0][1], fmt, out, meter, dialect)
         return meter.rows
 
 
@@ -197,19 +238,27 @@ def _fail(message: str) -> NoReturn:
 
 
 def export(
-    what: What = typer.Argument(..., help="summary | posts | activity | engagements"),
+    what: list[What] = typer.Argument(
+        ..., help="summary | posts | activity | engagements (several: one xlsx sheet each)"
+    ),
     start: str = typer.Option(..., "--from", help="Start (inclusive): YYYY-MM-DD (local midnight) or ISO date-time"),
     end: str = typer.Option(..., "--to", help="End (exclusive): YYYY-MM-DD or ISO date-time"),
     period: Period | None = typer.Option(None, "--period", help="summary/activity per hour, day or week (local)"),
     channel: str | None = typer.Option(None, "--channel", help="Only this channel"),
-    fmt: OutputFormat = typer.Option(OutputFormat.CSV, "--format", help="csv (with header) or json (JSON Lines)"),
+    fmt: OutputFormat = typer.Option(
+        OutputFormat.CSV, "--format", help="csv (with header), json (JSON Lines) or xlsx (typed cells)"
+    ),
+    dialect: Dialect = typer.Option(
+        Dialect.STANDARD, "--dialect",
+        help="csv only: standard, or excel-nl (';', decimal comma, BOM, local times without offset)",
+    ),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE instead of stdout"),
 ) -> None:
-    """Export KPIs as CSV or JSON Lines (UTF-8, times with offset in the configured timezone)."""
+    """Export KPIs as CSV, JSON Lines or Excel (UTF-8, times in the configured timezone)."""
     try:
         dsn = database_url_only()
         run_export(dsn, what, start, end, period=period, channel=channel, fmt=fmt, output=output,
-                   progress=sys.stderr.isatty())
+                   progress=sys.stderr.isatty(), dialect=dialect)
     except SettingsError as exc:
         _fail(str(exc))
     except ExportError as exc:

@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_ra
 from ingester import store
 from ingester.batcher import Batcher
 from ingester.observability import Metrics, serve_metrics
+from ingester.report.delivery import Deliverer, DeliverySettings
 from ingester.retention import RetentionSettings, retention_loop
 from ingester.service import ChannelRunner, Fatal, ServiceConfig
 from ingester.sink import Sink
@@ -83,9 +84,12 @@ def tune_gc() -> None:
 
 
 class Service:
-    def __init__(self, cfg: ServiceConfig, retention: RetentionSettings | None = None) -> None:
+    def __init__(
+        self, cfg: ServiceConfig, retention: RetentionSettings | None = None, report: DeliverySettings | None = None
+    ) -> None:
         self.cfg = cfg
         self.retention = retention
+        self.report = report  # the weekly report by e-mail; None: not configured
         self.runners: list[ChannelRunner] = []
         self.batcher: Batcher | None = None
         self.metrics = Metrics()
@@ -154,6 +158,8 @@ class Service:
                         name="retention",
                     )
                 )
+            if self.report is not None:
+                tasks.append(asyncio.create_task(Deliverer(self.cfg.dsn, self.report).run(), name="report"))
             stopper = asyncio.create_task(stop.wait(), name="stop")
             try:
                 done, _ = await asyncio.wait([*tasks, stopper, batch_task], return_when=asyncio.FIRST_COMPLETED)

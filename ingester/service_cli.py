@@ -21,6 +21,7 @@ def _settings() -> Settings:
     try:
         settings = load_settings()
         settings.channels()  # validates the channel variables too
+        settings.report_delivery()  # and the weekly report's mail settings
         return settings
     except SettingsError as exc:
         _fail(str(exc), 2)
@@ -60,7 +61,7 @@ def run(
     cfg = ServiceConfig.from_settings(settings)
     tune_gc()  # the process is the service from here on
     try:
-        summary = asyncio.run(_until_signal(Service(cfg, settings.retention()).run))
+        summary = asyncio.run(_until_signal(Service(cfg, settings.retention(), settings.report_delivery()).run))
     except Fatal as exc:
         _fail(redactor.scrub(str(exc)), 3)
     typer.echo(f"ingester: {summary.line()}")  # type: ignore[attr-defined]

@@ -130,6 +130,29 @@ class Settings(BaseSettings):
         description="Hashtag-to-format map, e.g. 'InnovatorSpotlight=innovator_spotlight,QenA=qa' (defaults built in)",
     )
 
+    # -- weekly report by e-mail (ingester/report/): off while PULSE_SMTP_HOST and PULSE_REPORT_TO are unset --
+    pulse_smtp_host: str | None = Field(default=None, description="SMTP server for the weekly report")
+    pulse_smtp_port: int = Field(default=587, ge=1, le=65535, description="587 with STARTTLS; 465 = implicit TLS")
+    pulse_smtp_user: str | None = Field(default=None, description="SMTP login (none: no AUTH)")
+    pulse_smtp_password: SecretStr | None = Field(default=None, description="SMTP password (secret)")
+    pulse_smtp_starttls: bool = Field(default=True, description="STARTTLS before login (port 465 is TLS anyway)")
+    pulse_report_to: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated recipients of the weekly report"
+    )
+    pulse_report_from: str | None = Field(default=None, description="Sender address (default: PULSE_SMTP_USER)")
+    pulse_report_day: str = Field(default="mon", pattern="^(mon|tue|wed|thu|fri|sat|sun)$")
+    pulse_report_time: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    pulse_report_channel: str | None = Field(default=None, description="Report on this channel only (default: all)")
+
+    @field_validator("pulse_report_to", mode="before")
+    @classmethod
+    def _recipients(cls, v: Any) -> list[str]:
+        items = [a.strip() for a in (v.split(",") if isinstance(v, str) else list(v or [])) if a.strip()]
+        for a in items:
+            if not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+", a):
+                raise ValueError("must be comma-separated e-mail addresses")
+        return items
+
     @field_validator("pulse_hashtags", mode="before")
     @classmethod
     def _tags(cls, v: Any) -> list[str]:
@@ -228,6 +251,37 @@ class Settings(BaseSettings):
 
     def language(self) -> Language:
         return self.pulse_language  # type: ignore[return-value]  # validated by _language
+
+    def report_delivery(self) -> Any:
+        """The weekly report's mail and schedule, or None when e-mail delivery is not configured."""
+        from datetime import time
+
+        from ingester.report.delivery import WEEKDAYS, DeliverySettings
+        from ingester.report.mail import MailSettings
+
+        if not self.pulse_smtp_host and not self.pulse_report_to:
+            return None
+        if not self.pulse_smtp_host:
+            raise SettingsError("PULSE_SMTP_HOST: missing (PULSE_REPORT_TO is set)")
+        if not self.pulse_report_to:
+            raise SettingsError("PULSE_REPORT_TO: missing (PULSE_SMTP_HOST is set)")
+        sender = self.pulse_report_from or self.pulse_smtp_user
+        if not sender or "@" not in sender:
+            raise SettingsError("PULSE_REPORT_FROM: missing (an e-mail address to send the report from)")
+        if self.pulse_report_channel is not None:
+            names = [c.name for c in self.channels()]
+            if self.pulse_report_channel not in names:
+                raise SettingsError(f"PULSE_REPORT_CHANNEL: not one of the configured channels ({', '.join(names)})")
+        hour, minute = (int(x) for x in self.pulse_report_time.split(":"))
+        return DeliverySettings(
+            mail=MailSettings(
+                host=self.pulse_smtp_host, port=self.pulse_smtp_port, user=self.pulse_smtp_user,
+                password=self.pulse_smtp_password, starttls=self.pulse_smtp_starttls, sender=sender,
+                recipients=tuple(self.pulse_report_to),
+            ),
+            weekday=WEEKDAYS.index(self.pulse_report_day), at=time(hour, minute),
+            channel=self.pulse_report_channel, language=self.language(),
+        )
 
     def dsn(self) -> str:
         return self.database_url.get_secret_value()

@@ -1,0 +1,138 @@
+"""Every number in the report, read from the public kpi views and nothing else, so the report always
+says what the boards and `docs/sql.md` say: `kpi.summary` (the KPI cards, both periods),
+`kpi.activity_daily` (the chart), `kpi.post_stats` (top posts), `kpi.response_times` (unanswered now)
+and, when another part of Pulse has created it, `kpi.entry_daily` (the entry route)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ingester.report.period import Period
+
+SUMMARY_COLUMNS = (
+    "posts", "replies", "favourites", "reblogs", "replies_per_post", "reply_like_ratio",
+    "distinct_accounts", "new_accounts", "returning_accounts", "city_replies", "answered_share",
+    "median_response_seconds",
+)
+ENTRY_COLUMNS = ("page_views", "signup_clicks", "reply_clicks", "keyword_sms", "keyword_whatsapp")
+TOP_POSTS = 5
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    replies: int
+    favourites: int
+
+
+@dataclass(frozen=True)
+class Post:
+    post_id: str
+    posted_at: datetime
+    url: str | None
+    format: str
+    replies: int
+    favourites: int | None
+    reply_like_ratio: float | None
+
+
+@dataclass(frozen=True)
+class Figures:
+    period: Period
+    channel: str | None
+    timezone: str
+    current: dict[str, float | int | None]
+    previous: dict[str, float | int | None]
+    days: list[Day]
+    unanswered_now: int
+    top_posts: list[Post]
+    entry: dict[str, int] | None = None  # None: no kpi.entry_daily in this database
+    entry_previous: dict[str, int] | None = None
+    channels: list[str] = field(default_factory=list)
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _summary(cur: psycopg.Cursor[Any], bounds: tuple[datetime, datetime], channel: str | None) -> dict[str, Any]:
+    cur.execute("SELECT * FROM kpi.summary(%s, %s, %s)", (*bounds, channel))
+    row = cur.fetchone() or {}
+    return {k: _plain(row.get(k)) for k in SUMMARY_COLUMNS}
+
+
+def _entry(cur: psycopg.Cursor[Any], period: Period, channel: str | None) -> dict[str, int] | None:
+    """Sums over the period of the entry-route counters that exist (the view is optional)."""
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = 'kpi' AND table_name = 'entry_daily'"
+    )
+    present = {r["column_name"] for r in cur.fetchall()}
+    wanted = [c for c in ENTRY_COLUMNS if c in present]
+    if "day" not in present or not wanted:
+        return None
+    sums = ", ".join(f"coalesce(sum({c}), 0)::bigint AS {c}" for c in wanted)  # fixed names, no input
+    where = "day >= %s::date AND day < %s::date"
+    args: list[Any] = [period.start, period.end]
+    if channel is not None and "channel" in present:
+        where += " AND channel = %s"
+        args.append(channel)
+    cur.execute(f"SELECT {sums} FROM kpi.entry_daily WHERE {where}", args)
+    row = cur.fetchone() or {}
+    return {c: int(row.get(c) or 0) for c in wanted}
+
+
+def load(conn: psycopg.Connection, period: Period, channel: str | None) -> Figures:
+    """Read the figures for `period` (local days in the database's configured timezone)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT pulse.timezone() AS tz")
+        tz_name = cur.fetchone()["tz"]  # type: ignore[index]
+        cur.execute("SELECT set_config('TimeZone', %s, false)", (tz_name,))
+        tz = ZoneInfo(tz_name)
+        bounds = period.bounds(tz)
+        current = _summary(cur, bounds, channel)
+        previous = _summary(cur, period.previous().bounds(tz), channel)
+        cur.execute(
+            """SELECT (bucket AT TIME ZONE %s)::date AS day, sum(replies)::bigint AS replies,
+                      sum(favourites)::bigint AS favourites
+                 FROM kpi.activity_daily
+                WHERE bucket >= %s AND bucket < %s AND (%s::text IS NULL OR channel = %s)
+                GROUP BY 1 ORDER BY 1""",
+            (tz_name, *bounds, channel, channel),
+        )
+        per_day = {r["day"]: r for r in cur.fetchall()}
+        days = [
+            Day(d, int(per_day[d]["replies"]) if d in per_day else 0,
+                int(per_day[d]["favourites"]) if d in per_day else 0)
+            for d in period.days
+        ]
+        cur.execute(
+            "SELECT count(*) AS n FROM kpi.response_times"
+            " WHERE answered_at IS NULL AND (%s::text IS NULL OR channel = %s)",
+            (channel, channel),
+        )
+        unanswered = int(cur.fetchone()["n"])  # type: ignore[index]
+        cur.execute(
+            """SELECT post_id, posted_at, url, format, replies, favourites, reply_like_ratio
+                 FROM kpi.post_stats
+                WHERE posted_at >= %s AND posted_at < %s AND (%s::text IS NULL OR channel = %s)
+                ORDER BY replies DESC, favourites DESC NULLS LAST, posted_at, post_id
+                LIMIT %s""",
+            (*bounds, channel, channel, TOP_POSTS),
+        )
+        posts = [Post(**{k: _plain(v) for k, v in r.items()}) for r in cur.fetchall()]
+        cur.execute("SELECT to_regclass('kpi.entry_daily') IS NOT NULL AS here")
+        has_entry = bool(cur.fetchone()["here"])  # type: ignore[index]
+        entry = _entry(cur, period, channel) if has_entry else None
+        entry_prev = _entry(cur, period.previous(), channel) if has_entry else None
+        cur.execute("SELECT channel FROM pulse.channels ORDER BY 1")
+        channels = [r["channel"] for r in cur.fetchall()]
+    return Figures(period, channel, tz_name, current, previous, days, unanswered, posts, entry, entry_prev,
+                   channels)
