@@ -26,7 +26,8 @@ def qr(
     ] = None,
     size: Annotated[str, typer.Option("--size", help="a4 (poster) | a6 (sticker)")] = "a4",
     output: Annotated[
-        str | None, typer.Option("-o", "--output", help="file to write; '-' for stdout (default: praatmee-<bron>-<size>.<format>)")
+        str | None,
+        typer.Option("-o", "--output", help="file to write; '-' for stdout (default: praatmee-<bron>-<size>.<format>)"),
     ] = None,
     cta: Annotated[
         str | None, typer.Option("--cta", help="headline instead of the default call to action")

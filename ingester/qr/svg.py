@@ -19,12 +19,16 @@ def render_svg(poster: Poster) -> bytes:
     path = "".join(f"M{x} {y}h{n}v1h-{n}z" for y, x, n in qr.runs())
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(w)}mm" height="{_n(h)}mm" '
-        f'viewBox="0 0 {_n(w)} {_n(h)}" lang="{poster.language}">',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(w)}mm" height="{_n(h)}mm" '
+            f'viewBox="0 0 {_n(w)} {_n(h)}" lang="{poster.language}">'
+        ),
         f"<title>{escape(poster.title)}</title>",
         f'<rect width="{_n(w)}" height="{_n(h)}" fill="#fff"/>',
-        f'<g transform="translate({_n(qr.x_mm)} {_n(qr.y_mm)}) scale({qr.module_mm:.6f})">'
-        f'<path d="{path}" fill="#000" shape-rendering="crispEdges"/></g>',
+        (
+            f'<g transform="translate({_n(qr.x_mm)} {_n(qr.y_mm)}) scale({qr.module_mm:.6f})">'
+            f'<path d="{path}" fill="#000" shape-rendering="crispEdges"/></g>'
+        ),
         f"<g fill=\"#000\" font-family={quoteattr(SVG_FAMILY)} text-anchor=\"middle\">",
     ]
     for line in poster.lines:
