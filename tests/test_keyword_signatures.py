@@ -125,3 +125,19 @@ def test_an_entry_url_with_a_query_string_names_the_variable(clean_env: None, mo
     monkeypatch.setenv("PULSE_ENTRY_URL", "https://www.amsterdam.nl/praatmee?utm_source=x")
     with pytest.raises(SettingsError, match=r"^PULSE_ENTRY_URL: must not contain"):
         load_settings()
+
+
+def test_the_keyword_secrets_are_scrubbed_from_logs(clean_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingester.redact import Redactor
+
+    secrets = {
+        "PULSE_TWILIO_AUTH_TOKEN": "tw-SECRET-abcdef",
+        "PULSE_WHATSAPP_VERIFY_TOKEN": "verify-SECRET-abc",
+        "PULSE_WHATSAPP_APP_SECRET": "app-SECRET-abcdef",
+        "PULSE_WHATSAPP_ACCESS_TOKEN": "EAA-SECRET-abcdef",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    redactor = Redactor.from_settings(load_settings())
+    line = redactor.scrub(" ".join(secrets.values()))
+    assert not any(value in line for value in secrets.values()), line
