@@ -426,6 +426,7 @@ async def test_no_phone_number_or_secret_reaches_any_log_line(graph: tuple[Graph
     logged = out.getvalue()
     assert "keyword.message" in logged and "keyword.whatsapp_send_retry" in logged  # the logs did run
     assert "keyword.whatsapp_send_failed" in logged
+    assert "aiohttp.access" in logged  # the web server's own request log is captured too
     for needle in ("31612345678", "612345678", "12345678", "31687654321", "87654321"):
         assert needle not in logged, needle
     for secret in (TWILIO_TOKEN, APP_SECRET, ACCESS, VERIFY):

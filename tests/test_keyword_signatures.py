@@ -141,3 +141,12 @@ def test_the_keyword_secrets_are_scrubbed_from_logs(clean_env: None, monkeypatch
     redactor = Redactor.from_settings(load_settings())
     line = redactor.scrub(" ".join(secrets.values()))
     assert not any(value in line for value in secrets.values()), line
+
+
+def test_a_twilio_signature_over_the_url_with_its_default_port_is_accepted_too() -> None:
+    # Twilio signs the URL as typed in its console; its helper libraries try both spellings.
+    params = list(TWILIO_PARAMS.items())
+    with_port = twilio.signature("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", params)
+    assert twilio.valid("12345", TWILIO_URL, params, with_port)
+    assert twilio.valid("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    assert not twilio.valid("12345", "https://mycompany.com:8443/myapp.php?foo=1&bar=2", params, with_port)

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 
@@ -33,11 +33,31 @@ def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> s
     return base64.b64encode(digest).decode("ascii")
 
 
+def url_variants(url: str) -> list[str]:
+    """`url` as given and with its default port written out or left off: Twilio signs the URL as it was
+    entered in its console, and its own helper libraries accept either spelling."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    if default is None or parts.hostname is None or "@" in parts.netloc:
+        return [url]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if parts.port is None:
+        other = parts._replace(netloc=f"{host}:{default}")
+    elif parts.port == default:
+        other = parts._replace(netloc=host)
+    else:
+        return [url]
+    return [url, urlunsplit(other)]
+
+
 def valid(auth_token: str, url: str, params: Iterable[tuple[str, str]], header: str | None) -> bool:
     if not header:
         return False
-    expected = signature(auth_token, url, params)
-    return hmac.compare_digest(expected.encode("ascii"), header.strip().encode("utf-8", "replace"))
+    given = header.strip().encode("utf-8", "replace")
+    pairs = list(params)
+    # Compare every candidate (no early exit), each in constant time.
+    results = [hmac.compare_digest(signature(auth_token, u, pairs).encode("ascii"), given) for u in url_variants(url)]
+    return any(results)
 
 
 def twiml(message: str | None) -> bytes:
