@@ -174,3 +174,20 @@ def test_a_format_and_file_name_that_disagree_are_refused(tmp_path: Path) -> Non
     code, output = _run("--bron", "markt", "--format", "svg", "-o", str(tmp_path / "x.pdf"))
     assert code == 2
     assert "make them agree" in output
+
+
+def test_a_long_call_to_action_and_a_long_link_stay_on_the_sticker_and_the_code_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULSE_ENTRY_URL", "https://www.gemeente-voorbeeldstad.nl/bewoners/praatmee")
+    bron = "buurthuis-de-kleine-wereld-noordoost"
+    out = tmp_path / "long.pdf"
+    cta = "Stel je vraag aan het Innovatieteam over de nieuwe fietspaden in de buurt"
+    code, output = _run("--bron", bron, "--size", "a6", "--cta", cta, "-o", str(out))
+    assert code == 0, output
+    page = pymupdf.open(out)[0]
+    for block in page.get_text("dict")["blocks"]:
+        x0, y0, x1, y1 = block["bbox"]
+        assert 0 <= x0 and x1 <= page.rect.width and 0 <= y0 and y1 <= page.rect.height
+    [decoded] = _decode(_raster(out))
+    assert decoded.text == f"https://www.gemeente-voorbeeldstad.nl/bewoners/praatmee?bron={bron}"

@@ -170,10 +170,13 @@ def layout(settings: PosterSettings, source: str, size: Size, headline: str | No
     inner = page_w - 2 * margin
 
     head_text = (headline or TEXTS.text(lang, "headline")).strip()
-    # One line if it fits at three quarters of the full size; otherwise wrapped at full size.
+    # One line if it fits at three quarters of the full size; otherwise the largest size (down to half)
+    # at which it wraps into at most three lines, so a long call to action does not eat the QR code.
     head_pt = _fit(head_text, True, 40 * k, 30 * k, inner)
     if width_mm(head_text, True, head_pt) > inner:
         head_pt = _fit(max(head_text.split(), key=len), True, 40 * k, 12 * k, inner)
+        while head_pt > 20 * k and len(_wrap(head_text, True, head_pt, inner)) > 3:
+            head_pt *= 0.95
     top = _Block.of(_wrap(head_text, True, head_pt, inner), True, head_pt).then(
         5 * k, _Block.of(_wrap(TEXTS.text(lang, "intro"), False, 17 * k, inner), False, 17 * k)
     )
