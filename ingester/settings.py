@@ -11,7 +11,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +26,10 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingester.i18n import Language
+
+if TYPE_CHECKING:  # the slices' own modules import settings-free code only; imported lazily at run time
+    from ingester.keyword.config import KeywordSettings
+    from ingester.qr.poster import PosterSettings
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -263,7 +267,7 @@ class Settings(BaseSettings):
     def language(self) -> Language:
         return self.pulse_language  # type: ignore[return-value]  # validated by _language
 
-    def keyword(self) -> Any:
+    def keyword(self) -> KeywordSettings:
         """The PRAATMEE keyword endpoints' slice (`ingester.keyword.config.KeywordSettings`)."""
         from ingester.keyword.config import KeywordSettings
 
@@ -279,7 +283,7 @@ class Settings(BaseSettings):
             language=self.language(),
         )
 
-    def poster(self) -> Any:
+    def poster(self) -> PosterSettings:
         """The QR posters' slice (`ingester.qr.poster.PosterSettings`); SettingsError without PULSE_ENTRY_URL."""
         return _poster_settings(self.pulse_entry_url, self.language())
 
@@ -325,7 +329,7 @@ def database_url_only() -> str:
         raise SettingsError(_describe(exc)) from None
 
 
-def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> Any:
+def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> PosterSettings:
     from ingester.qr.poster import PosterSettings
 
     if entry_url is None:
@@ -335,7 +339,7 @@ def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> Any:
     return PosterSettings(entry_url=str(entry_url), language=language)
 
 
-def poster_only() -> Any:
+def poster_only() -> PosterSettings:
     """For `ingester qr`, which needs no database: read just PULSE_ENTRY_URL and PULSE_LANGUAGE."""
 
     class _PosterOnly(BaseSettings):
