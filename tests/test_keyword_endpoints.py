@@ -357,7 +357,7 @@ async def test_a_replayed_whatsapp_message_is_answered_once(service: Service) ->
 
 
 async def test_a_huge_whatsapp_body_is_refused_413(service: Service) -> None:
-    payload = whatsapp_message(WA_NUMBER, "x" * (2 * 1024 * 1024), "wamid.E1", PHONE_ID)
+    payload = whatsapp_message(WA_NUMBER, "x" * (4 * 1024 * 1024), "wamid.E1", PHONE_ID)  # Meta's maximum is 3 MB
     response = await service.whatsapp(payload)
     assert response.status == 413
 

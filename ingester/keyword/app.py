@@ -24,7 +24,7 @@ from ingester.keyword.memory import Clock, Decision, Desk, Inbound
 log = structlog.get_logger("ingester.keyword")
 
 SMS_MAX_BYTES = 64 * 1024  # a Twilio SMS webhook is ~1 KB; Body is at most 1,600 characters
-WHATSAPP_MAX_BYTES = 1024 * 1024  # Meta batches several changes per webhook; text messages are small
+WHATSAPP_MAX_BYTES = 3 * 1024 * 1024  # Meta documents webhook payloads of up to 3 MB
 
 OUTBOX: web.AppKey[Outbox] = web.AppKey("keyword_outbox", Outbox)
 DESK: web.AppKey[Desk] = web.AppKey("keyword_desk", Desk)
