@@ -104,8 +104,13 @@ def test_stop_is_acknowledged_and_silences_the_sender_until_start() -> None:
     silent = desk.handle(_msg("PRAATMEE", "m2"))
     assert (silent.reply, silent.outcome) == (None, "stopped")
     assert desk.handle(_msg("START", "m3")).reply == TEXTS.text("nl", "start")
-    clock.now += ANSWER_EVERY_SECONDS
-    assert desk.handle(_msg("PRAATMEE", "m4")).reply
+    assert desk.handle(_msg("PRAATMEE", "m4")).reply  # "send PRAATMEE for the link" works at once
+
+
+def test_a_repeated_stop_is_acknowledged_once() -> None:
+    desk = Desk(ENTRY, "nl", Clock())
+    assert desk.handle(_msg("STOP", "m1")).reply
+    assert desk.handle(_msg("stop", "m2")).reply is None
 
 
 def test_a_replayed_message_id_is_neither_answered_nor_counted_twice() -> None:

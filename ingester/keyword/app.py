@@ -27,7 +27,6 @@ SMS_MAX_BYTES = 64 * 1024  # a Twilio SMS webhook is ~1 KB; Body is at most 1,60
 WHATSAPP_MAX_BYTES = 3 * 1024 * 1024  # Meta documents webhook payloads of up to 3 MB
 
 OUTBOX: web.AppKey[Outbox] = web.AppKey("keyword_outbox", Outbox)
-DESK: web.AppKey[Desk] = web.AppKey("keyword_desk", Desk)
 
 
 def _plain(status: int, text: str) -> web.Response:
@@ -129,7 +128,7 @@ def keyword_app(
     desk = Desk(settings.entry_url or "", settings.language, clock)
     outbox = Outbox()
     handlers = _Handlers(settings, counter, desk, outbox)
-    app[DESK], app[OUTBOX] = desk, outbox
+    app[OUTBOX] = outbox  # tests and a graceful stop drain it
     if sms_enabled(settings):
         app.router.add_post("/sms", handlers.sms)
     if whatsapp_enabled(settings):

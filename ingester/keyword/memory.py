@@ -109,13 +109,15 @@ class Desk:
             self.seen.remember(seen_key)
         counted = intent is Intent.keyword
         who = _sender_key(msg.channel, msg.sender)
-        if intent is Intent.stop:  # always acknowledged: the person must know it worked
+        # STOP and START are acknowledged outside the 10-minute limit (the person must know it worked)
+        # and do not use it up: "send PRAATMEE for the link" right after START must work.
+        if intent is Intent.stop:
+            if who in self.stopped:  # acknowledged before: silence means silence
+                return Decision(intent, "stopped", None, counted)
             self.stopped.remember(who)
-            self.answered.remember(who)
             return Decision(intent, "answered", answer(intent, "", self._lang), counted)
-        if intent is Intent.start:
+        if intent is Intent.start and who in self.stopped:
             self.stopped.forget(who)
-            self.answered.remember(who)
             return Decision(intent, "answered", answer(intent, "", self._lang), counted)
         if who in self.stopped:
             return Decision(intent, "stopped", None, counted)
