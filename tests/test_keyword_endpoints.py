@@ -24,6 +24,7 @@ from keyword_providers import (
     whatsapp_status,
 )
 from pydantic import SecretStr
+from yarl import URL
 
 from ingester.keyword import KeywordSettings, RetryPolicy, disabled_endpoints, keyword_app
 from ingester.keyword.app import OUTBOX
@@ -140,6 +141,20 @@ async def test_a_signed_praatmee_sms_is_answered_in_twiml_with_the_sms_link(serv
     message = _twiml_message(await response.text())
     assert message is not None and f"{ENTRY}?bron=sms " in message
     assert service.counter.calls == [("keyword_sms", "sms")]
+
+
+async def test_an_sms_with_emoji_and_accents_verifies_and_is_understood(service: Service) -> None:
+    response = await service.sms("Hoi 😀 wil graag praat mee, café?", "SM0012")
+    assert response.status == 200
+    assert f"{ENTRY}?bron=sms " in (_twiml_message(await response.text()) or "")
+
+
+async def test_the_sms_signature_includes_a_query_string_in_the_configured_url(service: Service) -> None:
+    url = f"{SMS_URL}?nummer=centrum&x=%2F"
+    data, headers = twilio_request(TWILIO_TOKEN, url, twilio_form(NUMBER, "PRAATMEE", "SM0013"))
+    path = URL("/keyword/sms?nummer=centrum&x=%2F", encoded=True)  # sent as Twilio sends it: still encoded
+    response = await service.client.post(path, data=data, headers=headers)
+    assert response.status == 200 and _twiml_message(await response.text())
 
 
 async def test_an_sms_with_a_wrong_signature_is_refused(service: Service) -> None:
