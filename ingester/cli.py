@@ -78,6 +78,7 @@ _PLUGINS = (
     "ingester.export",
     "ingester.grafana.command",
     "ingester.report.command",
+    "ingester.qr.command",
 )
 
 

@@ -118,6 +118,12 @@ class Redactor:
         secrets.append(password_of(dsn))
         for channel in getattr(settings, "pulse_channels", None) or ():
             secrets.append(getattr(channel, "access_token", None))
+        # Every other secret setting (webhook tokens, app secrets, ...): a new one is covered by being a
+        # SecretStr. The DSN is covered by its password above; masking it whole would hide the host.
+        for name in getattr(type(settings), "model_fields", {}):
+            value = getattr(settings, name, None)
+            if isinstance(value, SecretStr) and name != "database_url":
+                secrets.append(value)
         return cls(secrets)
 
     def __repr__(self) -> str:  # never show what we hide

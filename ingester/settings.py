@@ -11,7 +11,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +26,10 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingester.i18n import Language
+
+if TYPE_CHECKING:  # the slices' own modules import settings-free code only; imported lazily at run time
+    from ingester.keyword.config import KeywordSettings
+    from ingester.qr.poster import PosterSettings
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -152,6 +156,40 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+", a):
                 raise ValueError("must be comma-separated e-mail addresses")
         return items
+
+    # --- Entry route: QR posters and the PRAATMEE keyword (issue #10, ingester/qr, ingester/keyword) ---
+    pulse_entry_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="The one public link (QR codes, keyword answers), e.g. https://www.amsterdam.nl/praatmee; "
+        "?bron=<code> is appended per source",
+    )
+    pulse_web_public_url: AnyHttpUrl | None = None
+    pulse_twilio_auth_token: SecretStr | None = Field(
+        default=None, description="Twilio auth token: verifies X-Twilio-Signature on POST /keyword/sms"
+    )
+    pulse_whatsapp_verify_token: SecretStr | None = Field(
+        default=None, description="Token the WhatsApp webhook handshake (GET /keyword/whatsapp) must echo"
+    )
+    pulse_whatsapp_app_secret: SecretStr | None = Field(
+        default=None, description="Meta app secret: verifies X-Hub-Signature-256 on POST /keyword/whatsapp"
+    )
+    pulse_whatsapp_access_token: SecretStr | None = Field(
+        default=None, description="Bearer token for sending the answer through the Graph API"
+    )
+    pulse_whatsapp_phone_number_id: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,32}$", description="WhatsApp Business phone number id (digits)"
+    )
+    pulse_whatsapp_graph_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://graph.facebook.com/v24.0"),
+        description="Graph API base URL including the version",
+    )
+
+    @field_validator("pulse_entry_url")
+    @classmethod
+    def _entry_url(cls, v: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if v is not None and (v.query or v.fragment):
+            raise ValueError("must not contain '?' or '#' (?bron=<code> is added per source)")
+        return v
 
     @field_validator("pulse_hashtags", mode="before")
     @classmethod
@@ -283,6 +321,26 @@ class Settings(BaseSettings):
             channel=self.pulse_report_channel, language=self.language(),
         )
 
+    def keyword(self) -> KeywordSettings:
+        """The PRAATMEE keyword endpoints' slice (`ingester.keyword.config.KeywordSettings`)."""
+        from ingester.keyword.config import KeywordSettings
+
+        return KeywordSettings(
+            entry_url=str(self.pulse_entry_url) if self.pulse_entry_url else None,
+            public_url=str(self.pulse_web_public_url) if self.pulse_web_public_url else None,
+            twilio_auth_token=self.pulse_twilio_auth_token,
+            whatsapp_verify_token=self.pulse_whatsapp_verify_token,
+            whatsapp_app_secret=self.pulse_whatsapp_app_secret,
+            whatsapp_access_token=self.pulse_whatsapp_access_token,
+            whatsapp_phone_number_id=self.pulse_whatsapp_phone_number_id,
+            whatsapp_graph_url=str(self.pulse_whatsapp_graph_url),
+            language=self.language(),
+        )
+
+    def poster(self) -> PosterSettings:
+        """The QR posters' slice (`ingester.qr.poster.PosterSettings`); SettingsError without PULSE_ENTRY_URL."""
+        return _poster_settings(self.pulse_entry_url, self.language())
+
     def dsn(self) -> str:
         return self.database_url.get_secret_value()
 
@@ -323,3 +381,33 @@ def database_url_only() -> str:
         return _DbOnly().database_url.get_secret_value()  # type: ignore[call-arg]
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+
+
+def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> PosterSettings:
+    from ingester.qr.poster import PosterSettings
+
+    if entry_url is None:
+        raise SettingsError(
+            "PULSE_ENTRY_URL: missing — set it to the public link, e.g. https://www.amsterdam.nl/praatmee"
+        )
+    return PosterSettings(entry_url=str(entry_url), language=language)
+
+
+def poster_only() -> PosterSettings:
+    """For `ingester qr`, which needs no database: read just PULSE_ENTRY_URL and PULSE_LANGUAGE."""
+
+    class _PosterOnly(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+        )
+        pulse_entry_url: AnyHttpUrl | None = None
+        pulse_language: str = "nl"
+
+        _entry = field_validator("pulse_entry_url")(Settings._entry_url.__func__)  # type: ignore[attr-defined]
+        _lang = field_validator("pulse_language")(Settings._language.__func__)  # type: ignore[attr-defined]
+
+    try:
+        env = _PosterOnly()
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    return _poster_settings(env.pulse_entry_url, env.pulse_language)  # type: ignore[arg-type]
