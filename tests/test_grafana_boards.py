@@ -73,6 +73,8 @@ def options(conn: psycopg.Connection, board: Dashboard, rng: TimeRange, chosen: 
         pick = chosen.get(v.name)
         if pick is None and v.include_all:
             out.append(Variable(v.name, values, v.multi, v.include_all, v.all_value, is_all=True))
+        elif pick is None and not values:  # Grafana's "None" option: the empty value
+            out.append(Variable(v.name, ("",), v.multi, v.include_all, v.all_value))
         else:
             value = pick if pick is not None else values[0]
             assert value in values, f"${v.name}: {value!r} is not among the options {values[:5]}"
