@@ -7,8 +7,10 @@ language's texts contain the other's common words.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,3 +117,16 @@ def _without_annotations(doc: dict[str, Any]) -> Any:
 def test_a_catalogue_missing_a_text_in_one_language_is_refused() -> None:
     with pytest.raises(ValueError, match="differs"):
         Catalog({"nl": {"title": "Kanaaloverzicht", "extra": "x"}, "en": {"title": "Channel overview"}})
+
+
+def test_build_writes_one_language_into_a_folder_and_check_names_a_stale_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert build.main(["--language", "en", "--out", str(tmp_path)]) == 0
+    live = tmp_path / "dashboards" / "pulse" / "pulse-live.json"
+    assert json.loads(live.read_text())["title"] == "Live Q&A"
+    assert build.main(["--check", "--language", "en", "--out", str(tmp_path)]) == 0
+    live.write_text(live.read_text().replace("Live Q&A", "Live Q and A"))
+    assert build.main(["--check", "--language", "en", "--out", str(tmp_path)]) == 1
+    assert "dashboards/pulse/pulse-live.json" in capsys.readouterr().err
+    assert build.main(["--check", "--language", "nl", "--out", str(tmp_path)]) == 1  # an en set is not nl
