@@ -18,6 +18,7 @@ from ingester.i18n import LANGUAGES, Language
 
 # (days ago, replies, first resident): residents 5-9 of the second one reply in the live session too
 PREVIOUS = ((6, 8, 20), (4, 12, 5), (2, 6, 40))
+LIVE_FOR = timedelta(minutes=19)  # how long the live session has run: each earlier one had 6 replies by then
 
 
 def previous_session(s: Scenario, days: int, replies: int, first: int) -> str:
@@ -37,7 +38,7 @@ async def channel_with_sessions(dsn: str) -> tuple[Scenario, list[str], str]:
     s = Scenario(datetime.now(UTC))
     baseline_week(s)
     earlier = [previous_session(s, *p) for p in PREVIOUS]
-    qa = live_session(s)
+    qa = live_session(s, started=LIVE_FOR)
     s.post(timedelta(minutes=10), ("Afval",))  # a newer post that is not a Q&A
     await s.write(dsn)
     install_time_bucket_shim(dsn)
@@ -109,6 +110,8 @@ async def test_the_session_sits_beside_the_average_of_the_channels_previous_sess
         pytest.approx(round(now["median"] / 60, 2)),
         pytest.approx(round(mean(p["median"] for p in before) / 60, 2)))
     assert table["Waiting for an answer"][1] == pytest.approx(round(mean(p["waiting"] for p in before), 2))
+    # the pace: replies 2, 5, 8, ... minutes after each earlier post, so 6 of each within the first 19
+    assert table["Replies at this point of the session"] == (now["replies"], 6.0)
 
 
 async def test_the_default_session_is_the_newest_qa_post_and_any_post_can_be_picked(database_url: str) -> None:

@@ -62,7 +62,11 @@ WITH cur AS (
   SELECT count(*) AS n, avg(p.replies) AS replies, avg(p.participants) AS participants,
          avg(p.new_participants) AS new_participants, avg(p.returning_participants) AS returning_participants,
          avg(p.reply_like_ratio) AS reply_like_ratio, avg(p.median_response_seconds) AS median_response_seconds,
-         avg(p.longest_response_seconds) AS longest_response_seconds, avg(p.unanswered) AS unanswered
+         avg(p.longest_response_seconds) AS longest_response_seconds, avg(p.unanswered) AS unanswered,
+         -- the pace: replies of each previous session within as long after its post as this one has run
+         avg((SELECT count(*) FROM kpi.engagements e
+               WHERE e.channel = p.channel AND e.kind = 'reply' AND e.thread_root_id = p.post_id
+                 AND e.occurred_at < p.posted_at + (now() - cur.posted_at))) AS replies_at_this_point
     FROM cur
     CROSS JOIN LATERAL (
           SELECT q.* FROM kpi.sessions q
@@ -73,6 +77,7 @@ WITH cur AS (
 SELECT k.kpi, round(k.session, 2) AS session, round(k.previous_average, 2) AS previous_average
   FROM cur, prev,
        LATERAL (VALUES
+         (0, {k("at_this_point")}, cur.replies::numeric, prev.replies_at_this_point::numeric),
          (1, {k("replies")}, cur.replies::numeric, prev.replies::numeric),
          (2, {k("participants")}, cur.participants::numeric, prev.participants::numeric),
          (3, {k("new")}, cur.new_participants::numeric, prev.new_participants::numeric),

@@ -32,9 +32,12 @@ TEXTS = Catalog({
         "s.per_minute.desc": "Het tempo van de sessie: reacties in de draad per minuut; een stille minuut telt als 0.",
         "s.compare": "Deze sessie en de vorige sessies",
         "s.compare.desc": "De cijfers van deze sessie naast het gemiddelde van de vorige (hoogstens 10) sessies van "
-                          "het kanaal in dezelfde vorm, elk over de hele sessie. Reactietijden in minuten.",
+                          "het kanaal in dezelfde vorm, elk over de hele sessie; de eerste regel vergelijkt het "
+                          "tempo: reacties even lang na het bericht als deze sessie nu loopt. Reactietijden in "
+                          "minuten.",
         "s.queue": "Wachtrij van deze sessie",
         "s.queue.desc": "Reacties in de sessie aan het adres van de stad zonder antwoord, oudste eerst.",
+        "k.at_this_point": "Reacties op dit moment van de sessie",
         "k.replies": "Reacties",
         "k.participants": "Deelnemers",
         "k.new": "Nieuwe deelnemers",
@@ -116,9 +119,11 @@ TEXTS = Catalog({
         "s.per_minute.desc": "The session's pace: replies in the thread per minute; a quiet minute shows as 0.",
         "s.compare": "This session and the previous ones",
         "s.compare.desc": "This session's numbers beside the average of the channel's previous (at most 10) sessions "
-                          "of the same format, each over the whole session. Response times in minutes.",
+                          "of the same format, each over the whole session; the first line compares the pace: "
+                          "replies as long after the post as this session has now run. Response times in minutes.",
         "s.queue": "This session's queue",
         "s.queue.desc": "Replies in the session addressed to the city without an answer, oldest first.",
+        "k.at_this_point": "Replies at this point of the session",
         "k.replies": "Replies",
         "k.participants": "Participants",
         "k.new": "New participants",
