@@ -66,7 +66,7 @@ def identifiers(doc: Any, path: str = "") -> Any:
             if _is_text(doc, key, here):
                 continue
             if key in ("rawSql", "query", "definition") and isinstance(value, str):
-                out[key] = _LITERAL.sub("''", value)
+                out[key] = _LITERAL.sub("''", re.sub(r"--[^\n]*", "", value))  # comments may hold quotes
             else:
                 out[key] = identifiers(value, here)
         return out

@@ -45,6 +45,9 @@ SELECT u.replied_at AS "time", u.waiting_seconds, u.account AS handle,
        {PLAIN.format(c="u.content")} AS text, u.url
   FROM kpi.unanswered u
  WHERE u.post_id = ${{session:sqlstring}} AND {channel_is("u")}
+   -- as in kpi.sessions: no reply predates its post, so the scan starts there
+   AND u.replied_at >= (SELECT min(p.posted_at) FROM kpi.posts p
+                         WHERE p.post_id = ${{session:sqlstring}} AND {channel_is("p")}) - interval '1 hour'
  ORDER BY u.replied_at
  LIMIT 100"""
 QUEUE_COLUMNS = ("time", "waiting_seconds", "handle", "text", "url")
@@ -58,21 +61,30 @@ def compare_sql(lang: Language) -> str:
     return f"""
 WITH cur AS (
   SELECT s.* FROM kpi.sessions s WHERE {_THIS} LIMIT 1
+), earlier AS (
+  -- picked from kpi.post_stats without its counts (the planner drops the unused parts), so only
+  -- these few posts are computed as sessions, not every post of the channel
+  SELECT q.channel, q.post_id
+    FROM cur JOIN kpi.post_stats q ON q.channel = cur.channel AND q.format = cur.format
+                                  AND q.posted_at < cur.posted_at
+   ORDER BY q.posted_at DESC
+   LIMIT {PREVIOUS_SESSIONS}
 ), prev AS (
   SELECT count(*) AS n, avg(p.replies) AS replies, avg(p.participants) AS participants,
          avg(p.new_participants) AS new_participants, avg(p.returning_participants) AS returning_participants,
          avg(p.reply_like_ratio) AS reply_like_ratio, avg(p.median_response_seconds) AS median_response_seconds,
          avg(p.longest_response_seconds) AS longest_response_seconds, avg(p.unanswered) AS unanswered,
          -- the pace: replies of each previous session within as long after its post as this one has run
-         avg((SELECT count(*) FROM kpi.engagements e
-               WHERE e.channel = p.channel AND e.kind = 'reply' AND e.thread_root_id = p.post_id
-                 AND e.occurred_at < p.posted_at + (now() - cur.posted_at))) AS replies_at_this_point
+         -- (counted as kpi.post_stats counts replies, on the thread index; kpi.engagements would
+         -- scan its favourites branch as well)
+         avg((SELECT count(*) FROM pulse.statuses r
+               WHERE r.channel = p.channel AND r.thread_root_id = p.post_id AND r.relation <> 'own_post'
+                 AND r.created_at < p.posted_at + (now() - cur.posted_at))) AS replies_at_this_point
     FROM cur
-    CROSS JOIN LATERAL (
-          SELECT q.* FROM kpi.sessions q
-           WHERE q.channel = cur.channel AND q.format = cur.format AND q.posted_at < cur.posted_at
-           ORDER BY q.posted_at DESC
-           LIMIT {PREVIOUS_SESSIONS}) p
+    JOIN earlier x ON true
+    -- LIMIT keeps this a lookup per post: flattened, the planner would compute the session of every post
+    CROSS JOIN LATERAL (SELECT q.* FROM kpi.sessions q
+                         WHERE q.channel = x.channel AND q.post_id = x.post_id LIMIT 1) p
 )
 SELECT k.kpi, round(k.session, 2) AS session, round(k.previous_average, 2) AS previous_average
   FROM cur, prev,

@@ -47,7 +47,10 @@ SELECT ps.channel,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY r.response_seconds) AS median_response_seconds,
                max(r.response_seconds) AS longest_response_seconds
           FROM kpi.response_times r
-         WHERE r.channel = ps.channel AND r.post_id = ps.post_id) rt ON true;
+         WHERE r.channel = ps.channel AND r.post_id = ps.post_id
+           -- no reply predates its thread's post (an hour's margin for other servers' clocks); the
+           -- bound lets the scan start at the post instead of at the channel's first reply
+           AND r.replied_at >= ps.posted_at - interval '1 hour') rt ON true;
 
 COMMENT ON VIEW kpi.sessions IS
   'One row per top-level post of a channel seen as a live session (the post and its thread): replies, participants '
