@@ -211,3 +211,23 @@ def test_panels_never_overlap_on_the_grid() -> None:
 
 
 
+
+
+def test_numbers_have_units_counts_no_decimals_ratios_two_and_durations_read_as_a_clock() -> None:
+    for board in EVERY_BOARD:
+        for p in board.to_json()["panels"]:
+            if p["type"] == "row":
+                continue
+            defaults = p["fieldConfig"]["defaults"]
+            if p["type"] == "stat" and "mappings" not in p["options"]:  # (mapped stats show words)
+                assert defaults.get("unit") in ("locale", "dthms"), p["title"]
+                assert defaults["unit"] == "dthms" or defaults.get("decimals") is not None, p["title"]
+            for o in p["fieldConfig"]["overrides"]:
+                props = {x["id"]: x["value"] for x in o["properties"]}
+                column = o["matcher"]["options"]
+                if column.endswith("_seconds"):
+                    assert props.get("unit") == "dthms", (p["title"], column)
+                if column in ("reply_like_ratio", "replies_per_post"):
+                    assert (props.get("unit"), props.get("decimals")) == ("locale", 2), (p["title"], column)
+                if column in ("replies", "favourites", "boosts", "repliers"):
+                    assert (props.get("unit"), props.get("decimals")) == ("locale", 0), (p["title"], column)
