@@ -80,7 +80,7 @@ def test_every_interpolated_variable_is_documented_in_env_example_and_vice_versa
 def test_every_mounted_and_copied_path_exists() -> None:
     for name, service in compose()["services"].items():
         for volume in service.get("volumes", []):
-            source = volume.split(":", 1)[0]
+            source = re.sub(r"^\$\{[A-Z_]+:-([^}]*)\}", r"\1", volume).split(":", 1)[0]  # ${VAR:-default}
             if source.startswith((".", "/")):
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
         if "build" in service:

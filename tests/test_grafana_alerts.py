@@ -14,6 +14,7 @@ from test_grafana_scenario import Scenario, baseline_week, live_session
 from ingester.events import InteractionKind
 from ingester.grafana import alerts, build
 from ingester.grafana.macros import TimeRange, expand
+from ingester.i18n import LANGUAGES, Language
 
 RULES = {r.uid: r for r in alerts.rules()}
 
@@ -98,12 +99,12 @@ def test_engagement_share_is_configurable_and_validated() -> None:
         alerts.rules(1.5)
 
 
-def test_provisioned_rules_chain_sql_reduce_and_threshold_with_states_set() -> None:
-    doc = yaml.safe_load((build.PROVISIONING / "alerting" / "rules.yaml").read_text())
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_provisioned_rules_chain_sql_reduce_and_threshold_with_states_set(lang: Language) -> None:
+    doc = yaml.safe_load((build.provisioning_dir(lang) / "alerting" / "rules.yaml").read_text())
     assert doc["apiVersion"] == 1
     (group,) = doc["groups"]
-    assert {r["title"] for r in group["rules"]} == {
-        "Engagement dropped", "Live Q&A gone quiet", "Ingester stalled", "Dead letters rising"}
+    assert {r["title"] for r in group["rules"]} == {r.title for r in alerts.rules(lang=lang)}
     for rule in group["rules"]:
         a, b, c = rule["data"]
         assert a["datasourceUid"] == "pulse-pg" and a["model"]["format"] == "table"
@@ -111,6 +112,22 @@ def test_provisioned_rules_chain_sql_reduce_and_threshold_with_states_set() -> N
         assert (c["model"]["type"], c["model"]["expression"], rule["condition"]) == ("threshold", "B", "C")
         assert rule["noDataState"] in {"OK", "Alerting"} and rule["execErrState"] == "Error"
         assert "$" not in rule["title"]  # Grafana interpolates env vars in titles and labels
+
+
+def test_rule_titles_and_messages_follow_the_language_and_nothing_else_does() -> None:
+    nl, en = alerts.rules(lang="nl"), alerts.rules(lang="en")
+    assert {r.title for r in en} == {"Engagement dropped", "Live Q&A gone quiet", "Ingester stalled",
+                                     "Dead letters rising"}
+    assert {r.title for r in nl} == {"Betrokkenheid gedaald", "Live vragenronde stilgevallen",
+                                     "Ingester staat stil", "Afgekeurde invoer neemt toe"}
+    for a, b in zip(nl, en, strict=True):
+        assert (a.uid, a.sql, a.threshold, a.evaluator, a.pending, a.no_data, a.severity, a.dashboard_uid) == (
+            b.uid, b.sql, b.threshold, b.evaluator, b.pending, b.no_data, b.severity, b.dashboard_uid)
+        assert a.summary != b.summary and a.description != b.description
+        assert "{{ $labels.channel }}" in a.summary and "{{ $labels.channel }}" in b.summary
+        # the value is formatted, never printed raw with all its decimals
+        assert "$values.B.Value" in a.description and "{{ $values.B }}" not in a.description
+    assert "50%" in nl[0].summary and "onder 50%" in nl[0].summary
 
 
 def test_contact_points_and_policy_come_from_the_environment() -> None:

@@ -14,10 +14,20 @@ import pytest
 from test_grafana_scenario import live_database
 
 from ingester.grafana import build
-from ingester.grafana.boards_kpi import OVERVIEW, POST_DETAIL
-from ingester.grafana.boards_live import HEALTH, LIVE_QA
+from ingester.grafana.boards_kpi import overview, post_detail
+from ingester.grafana.boards_live import health, live_qa
 from ingester.grafana.macros import TimeRange, Variable, expand
 from ingester.grafana.model import Dashboard, Frame, Panel, Query
+from ingester.i18n import LANGUAGES
+
+# Tests that read a figure by panel use the English boards' keys; the nl boards run the same SQL.
+OVERVIEW, LIVE_QA, POST_DETAIL, HEALTH = overview("en"), live_qa("en"), post_detail("en"), health("en")
+EVERY_BOARD = [board for lang in LANGUAGES for board in build.dashboards(lang)]
+
+
+def board(lang: str, uid: str) -> Dashboard:
+    return {b.uid: b for b in build.dashboards(lang)}[uid]  # type: ignore[arg-type]
+
 
 SPANS = {"now-7d": timedelta(days=7), "now-3h": timedelta(hours=3), "now-6h": timedelta(hours=6)}
 
@@ -63,6 +73,8 @@ def options(conn: psycopg.Connection, board: Dashboard, rng: TimeRange, chosen: 
         pick = chosen.get(v.name)
         if pick is None and v.include_all:
             out.append(Variable(v.name, values, v.multi, v.include_all, v.all_value, is_all=True))
+        elif pick is None and not values:  # Grafana's "None" option: the empty value
+            out.append(Variable(v.name, ("",), v.multi, v.include_all, v.all_value))
         else:
             value = pick if pick is not None else values[0]
             assert value in values, f"${v.name}: {value!r} is not among the options {values[:5]}"
@@ -87,41 +99,45 @@ def run_board(url: str, board: Dashboard, chosen: dict[str, str | None]) -> dict
                 check_frame(panel.query, cols, rows)
             except AssertionError as exc:
                 raise AssertionError(f"{board.title} / {panel.title}: {exc}") from None
-            results[panel.title] = rows
+            results[panel.key or panel.title] = rows
     return results
 
 
-def test_committed_provisioning_files_are_what_the_definitions_generate() -> None:
+def test_committed_provisioning_files_of_every_language_are_what_the_definitions_generate() -> None:
     assert build.stale() == [], "run: python -m ingester.grafana.build"
+    assert build.provisioning_dir("nl") == build.ROOT / "grafana" / "provisioning"  # what compose mounts
+    assert (build.ROOT / "grafana" / "provisioning-en" / "dashboards" / "pulse" / "pulse-live.json").is_file()
 
 
-@pytest.mark.parametrize("board", [OVERVIEW, LIVE_QA, HEALTH], ids=lambda b: b.uid)
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("uid", ["pulse-overview", "pulse-live", "pulse-health"])
 async def test_every_panel_returns_its_frame_with_data_for_one_channel_and_for_all(
-    database_url: str, board: Dashboard
+    database_url: str, uid: str, lang: str
 ) -> None:
     s, _ = await live_database(database_url)
     for chosen in ({"channel": "amsterdam"}, {"channel": None}):
-        results = run_board(database_url, board, chosen)
+        results = run_board(database_url, board(lang, uid), chosen)
         empty = [title for title, rows in results.items() if not rows]
         assert not empty, f"panels without data on a busy scenario: {empty}"
 
 
-async def test_post_detail_panels_return_their_frames_for_the_qa_post(database_url: str) -> None:
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_post_detail_panels_return_their_frames_for_the_qa_post(database_url: str, lang: str) -> None:
     s, qa = await live_database(database_url)
-    results = run_board(database_url, POST_DETAIL, {"channel": "amsterdam", "post": qa})
-    assert results["The post"][0][2] == 40  # replies, including the deep ones
-    assert len(results["The city's answers"]) == 30  # every direct reply is addressed to the city
+    results = run_board(database_url, post_detail(lang), {"channel": "amsterdam", "post": qa})  # type: ignore[arg-type]
+    assert results["the_post"][0][2] == 40  # replies, including the deep ones
+    assert len(results["answers"]) == 30  # every direct reply is addressed to the city
     assert not [t for t, rows in results.items() if not rows]
 
 
 async def test_live_board_counts_the_session_as_it_happened(database_url: str) -> None:
     s, _ = await live_database(database_url)
     results = run_board(database_url, LIVE_QA, {"channel": "amsterdam"})
-    assert results["Replies"] == [(40.0,)]
+    assert results["replies"] == [(40.0,)]
     # 30 direct replies are addressed to the city, 5 of them answered; deep replies are not addressed
-    assert results["Waiting for an answer"] == [(25.0,)]
-    assert sum(r[1] for r in results["Replies per minute"]) == 40
-    newest = results["Newest replies"]
+    assert results["waiting"] == [(25.0,)]
+    assert sum(r[1] for r in results["per_minute"]) == 40
+    newest = results["newest"]
     assert newest[0][1].endswith("@example.social") and "<p>" not in newest[0][2]
 
 
@@ -130,9 +146,9 @@ async def test_daily_activity_buckets_start_at_local_midnight_in_the_configured_
 ) -> None:
     s, _ = await live_database(database_url)
     results = run_board(database_url, OVERVIEW, {"channel": "amsterdam"})
-    days = [row[0].astimezone(ZoneInfo("Europe/Amsterdam")) for row in results["Activity per day"]]
+    days = [row[0].astimezone(ZoneInfo("Europe/Amsterdam")) for row in results["daily"]]
     assert days and all((d.hour, d.minute) == (0, 0) for d in days)
-    weeks = [row[0].astimezone(ZoneInfo("Europe/Amsterdam")) for row in results["Activity per week"]]
+    weeks = [row[0].astimezone(ZoneInfo("Europe/Amsterdam")) for row in results["weekly"]]
     assert weeks and all(w.weekday() == 0 and (w.hour, w.minute) == (0, 0) for w in weeks[1:])
 
 
@@ -155,13 +171,18 @@ async def test_city_posts_annotation_returns_time_and_text_for_each_post(databas
         cols, rows = run(conn, expand(LIVE_QA.annotations[0].sql, rng, variables=variables).sql)
     assert cols[:2] == ["time", "text"]
     assert rows[0][1] == "The city posted #QenA #Amsterdam"
+    with psycopg.connect(database_url) as conn:
+        cols, rows = run(conn, expand(live_qa("nl").annotations[0].sql, rng, variables=variables).sql)
+    assert rows[0][1] == "De stad plaatste #QenA #Amsterdam"
     assert {r[2] for r in rows} == {"post", "answer"}
 
 
-def test_every_panel_has_a_description_and_a_unique_title_per_board() -> None:
-    for board in (OVERVIEW, LIVE_QA, POST_DETAIL, HEALTH):
+def test_every_panel_has_a_description_a_unique_title_and_a_unique_key_per_board() -> None:
+    for board in EVERY_BOARD:
         titles = [p.title for p in board.panels]
         assert len(titles) == len(set(titles)), board.title
+        keys = [p.key for p in board.panels]
+        assert all(keys) and len(keys) == len(set(keys)), board.title
         assert all(isinstance(p, Panel) and p.description for p in board.panels), board.title
 
 
@@ -171,7 +192,7 @@ def test_live_board_refreshes_every_five_seconds_over_the_last_three_hours() -> 
 
 
 def test_dashboard_json_references_only_the_provisioned_datasource() -> None:
-    for board in (OVERVIEW, LIVE_QA, POST_DETAIL, HEALTH):
+    for board in EVERY_BOARD:
         doc = board.to_json()
         refs = [t["datasource"]["uid"] for p in doc["panels"] for t in p.get("targets", [])]
         refs += [v["datasource"]["uid"] for v in doc["templating"]["list"]]
@@ -179,7 +200,7 @@ def test_dashboard_json_references_only_the_provisioned_datasource() -> None:
 
 
 def test_panels_never_overlap_on_the_grid() -> None:
-    for board in (OVERVIEW, LIVE_QA, POST_DETAIL, HEALTH):
+    for board in EVERY_BOARD:
         cells: set[tuple[int, int]] = set()
         for p in board.to_json()["panels"]:
             g = p["gridPos"]
@@ -190,3 +211,23 @@ def test_panels_never_overlap_on_the_grid() -> None:
 
 
 
+
+
+def test_numbers_have_units_counts_no_decimals_ratios_two_and_durations_read_as_a_clock() -> None:
+    for board in EVERY_BOARD:
+        for p in board.to_json()["panels"]:
+            if p["type"] == "row":
+                continue
+            defaults = p["fieldConfig"]["defaults"]
+            if p["type"] == "stat" and "mappings" not in p["options"]:  # (mapped stats show words)
+                assert defaults.get("unit") in ("locale", "dthms"), p["title"]
+                assert defaults["unit"] == "dthms" or defaults.get("decimals") is not None, p["title"]
+            for o in p["fieldConfig"]["overrides"]:
+                props = {x["id"]: x["value"] for x in o["properties"]}
+                column = o["matcher"]["options"]
+                if column.endswith("_seconds"):
+                    assert props.get("unit") == "dthms", (p["title"], column)
+                if column in ("reply_like_ratio", "replies_per_post"):
+                    assert (props.get("unit"), props.get("decimals")) == ("locale", 2), (p["title"], column)
+                if column in ("replies", "favourites", "boosts", "repliers"):
+                    assert (props.get("unit"), props.get("decimals")) == ("locale", 0), (p["title"], column)

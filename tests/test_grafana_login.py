@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from ingester.cli import app
 from ingester.grafana import alerts
-from ingester.grafana.build import DASHBOARDS
+from ingester.grafana.build import dashboards
 from ingester.grafana.macros import TimeRange, expand
+from ingester.i18n import LANGUAGES
 
 PASSWORD = "reader-pw-placeholder-1"
 
@@ -59,14 +60,14 @@ async def test_every_panel_and_alert_query_runs_as_the_reader_login(database_url
     assert reader_login(database_url, login_name).exit_code == 0
     now = datetime.now(UTC)
     with psycopg.connect(as_user(database_url, login_name)) as conn:
-        for board in DASHBOARDS:
+        for board in [b for lang in LANGUAGES for b in dashboards(lang)]:  # every language's boards
             rng = TimeRange(now - timedelta(days=7), now)
             chosen = {"channel": "amsterdam"}
             variables = options(conn, board, rng, chosen)
             for panel in board.panels:
                 run(conn, expand(panel.query.sql, rng, variables=variables).sql)
                 conn.rollback()
-        for rule in alerts.rules():
+        for rule in [r for lang in LANGUAGES for r in alerts.rules(lang=lang)]:
             _, rows = run(conn, expand(rule.sql, TimeRange(now - timedelta(minutes=10), now)).sql)
             assert rows, rule.uid
 

@@ -158,8 +158,8 @@ def grafana() -> Iterator[tuple[FakeGrafana, str]]:
         server.server_close()
 
 
-def push(url: str, *extra: str, token: str = TOKEN, password: str = DB_PASSWORD) -> Any:
-    env = {"GRAFANA_TOKEN": token, "PULSE_GRAFANA_DB_PASSWORD": password}
+def push(url: str, *extra: str, token: str = TOKEN, password: str = DB_PASSWORD, language: str = "en") -> Any:
+    env = {"GRAFANA_TOKEN": token, "PULSE_GRAFANA_DB_PASSWORD": password, "PULSE_LANGUAGE": language}
     return CliRunner().invoke(app, ["grafana", "push", "--url", url, "--db-host", "db.example:5432", *extra], env=env)
 
 
@@ -187,6 +187,26 @@ def test_second_push_updates_everything_and_duplicates_nothing(grafana: tuple[Fa
     assert fake.datasources["pulse-pg"]["version"] == 2 and fake.dashboards["pulse-live"]["version"] == 2
     assert fake.groups[("praatmee-pulse", "pulse")]["interval"] == 60
     assert fake.violations == []
+
+
+def test_push_follows_pulse_language_for_texts_and_keeps_the_uids(grafana: tuple[FakeGrafana, str]) -> None:
+    fake, url = grafana
+    result = push(url, language="nl")
+    assert result.exit_code == 0, result.output
+    assert "dashboard pulse-live aangemaakt" in result.output and "created" not in result.output
+    assert fake.dashboards["pulse-live"]["title"] == "Live vragenronde"
+    assert fake.rules["pulse-qa-quiet"]["title"] == "Live vragenronde stilgevallen"
+    result = push(url, "--language", "en", language="nl")  # the option wins over the environment
+    assert result.exit_code == 0 and "updated dashboard pulse-live" in result.output
+    assert fake.dashboards["pulse-live"]["title"] == "Live Q&A"
+    assert set(fake.dashboards) == {"pulse-overview", "pulse-live", "pulse-post", "pulse-health"}
+
+
+def test_an_unknown_language_is_a_usage_error_that_does_not_echo_the_value(grafana: tuple[FakeGrafana, str]) -> None:
+    fake, url = grafana
+    result = push(url, language="klingon")
+    assert result.exit_code == 2 and "PULSE_LANGUAGE" in result.output and "klingon" not in result.output
+    assert fake.log == []
 
 
 def test_alert_webhook_creates_one_contact_point_and_routes_the_rules_to_it(

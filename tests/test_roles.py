@@ -8,7 +8,7 @@ import pytest
 from test_kpi_world import build_world, t
 
 SAFE = ["kpi.engagements", "kpi.posts", "kpi.post_stats", "kpi.activity_hourly", "kpi.activity_daily",
-        "kpi.account_daily", "kpi.response_times"]
+        "kpi.account_daily", "kpi.response_times", "kpi.sessions"]
 PRIVATE = ["pulse.statuses", "pulse.accounts", "pulse.interactions", "kpi.unanswered", "kpi.replies_live"]
 
 

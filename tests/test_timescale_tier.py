@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from ingester.grafana import alerts
-from ingester.grafana.build import DASHBOARDS
+from ingester.grafana.build import dashboards
+from ingester.i18n import LANGUAGES
 from ingester.grafana.macros import TimeRange, expand
 from ingester.migrate import migrate, migration_files
 from test_grafana_boards import options, run
@@ -211,10 +212,10 @@ CLOCK_READERS = ("now()", "waiting")
 
 
 def board_results(conn: psycopg.Connection, rng: TimeRange) -> dict[str, tuple[bool, list[tuple[Any, ...]]]]:
-    """Every panel of every board, as Grafana would run it over `rng` with its default variables:
-    title -> (whether the query reads the clock, its rows in a stable order)."""
+    """Every panel of every board in every language, as Grafana would run it over `rng` with its default
+    variables: title -> (whether the query reads the clock, its rows in a stable order)."""
     out: dict[str, tuple[bool, list[tuple[Any, ...]]]] = {}
-    for board in DASHBOARDS:
+    for board in [b for lang in LANGUAGES for b in dashboards(lang)]:
         variables = options(conn, board, rng, {})
         for panel in board.panels:
             sql = expand(panel.query.sql, rng, variables=variables, interval=timedelta(hours=1)).sql

@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from ingester.grafana import DATASOURCE_UID, FOLDER_TITLE
+from ingester.grafana.texts_alerts import TEXTS
+from ingester.i18n import DEFAULT_LANGUAGE, Language
 
 GROUP = "pulse"
 DEFAULT_ENGAGEMENT_SHARE = 0.5
@@ -131,36 +133,33 @@ class Rule:
         return out
 
 
-def rules(engagement_share: float = DEFAULT_ENGAGEMENT_SHARE) -> tuple[Rule, ...]:
+def rules(engagement_share: float = DEFAULT_ENGAGEMENT_SHARE, lang: Language = DEFAULT_LANGUAGE) -> tuple[Rule, ...]:
+    """The four rules with titles and messages in `lang`; uids, queries and thresholds never change."""
     if not 0 < engagement_share < 1:
         raise ValueError("engagement share must be between 0 and 1 (exclusive)")
     pct = round(engagement_share * 100)
+
+    def t(key: str) -> str:
+        # no str.format: the texts are Go templates full of {{ }}; the one slot is replaced by name
+        return TEXTS.text(lang, key).replace("{pct}", str(pct))
+
     return (
-        Rule("pulse-engagement-dropped", "Engagement dropped", ENGAGEMENT_SQL, "lt", engagement_share, "30m", "OK",
-             f"Interactions on {{{{ $labels.channel }}}} in the last 24 h are below {pct}% of the 7-day daily average.",
-             "Replies, mentions, quotes, favourites, boosts and follows in the last 24 hours divided by the "
-             "daily average of the 7 days before: {{ $values.B }}.", dashboard_uid="pulse-overview"),
-        Rule("pulse-qa-quiet", "Live Q&A gone quiet", QUIET_SQL, "gt", 20, "0s", "OK",
-             "No reply to the live Q&A on {{ $labels.channel }} for 20 minutes.",
-             "A qa post was published in the last 3 hours, and the newest reply in its thread is "
-             "{{ $values.B }} minutes old.", dashboard_uid="pulse-live"),
-        Rule("pulse-ingester-stalled", "Ingester stalled", STALLED_SQL, "gt", 5, "0s", "Alerting",
-             "The ingester for {{ $labels.channel }} has not written a heartbeat for 5 minutes.",
-             "Minutes since the last heartbeat: {{ $values.B }}. Check the ingester container and its logs.",
-             severity="critical", dashboard_uid="pulse-health"),
-        Rule("pulse-dead-letters", "Dead letters rising", DEAD_LETTERS_SQL, "gt", 5, "5m", "OK",
-             "Dead letters on {{ $labels.channel }} are rising.",
-             "{{ $values.B }} more inputs than usual were set aside in the last 15 minutes (usual = the "
-             "previous 24 hours' rate). See the Ingester health board for the reasons.",
-             dashboard_uid="pulse-health"),
+        Rule("pulse-engagement-dropped", t("engagement.title"), ENGAGEMENT_SQL, "lt", engagement_share, "30m", "OK",
+             t("engagement.summary"), t("engagement.description"), dashboard_uid="pulse-overview"),
+        Rule("pulse-qa-quiet", t("quiet.title"), QUIET_SQL, "gt", 20, "0s", "OK",
+             t("quiet.summary"), t("quiet.description"), dashboard_uid="pulse-live"),
+        Rule("pulse-ingester-stalled", t("stalled.title"), STALLED_SQL, "gt", 5, "0s", "Alerting",
+             t("stalled.summary"), t("stalled.description"), severity="critical", dashboard_uid="pulse-health"),
+        Rule("pulse-dead-letters", t("dead.title"), DEAD_LETTERS_SQL, "gt", 5, "5m", "OK",
+             t("dead.summary"), t("dead.description"), dashboard_uid="pulse-health"),
     )
 
 
-def rules_file(engagement_share: float = DEFAULT_ENGAGEMENT_SHARE) -> dict[str, Any]:
+def rules_file(engagement_share: float = DEFAULT_ENGAGEMENT_SHARE, lang: Language = DEFAULT_LANGUAGE) -> dict[str, Any]:
     return {
         "apiVersion": 1,
         "groups": [{"orgId": 1, "name": GROUP, "folder": FOLDER_TITLE, "interval": "1m",
-                    "rules": [r.to_provisioning() for r in rules(engagement_share)]}],
+                    "rules": [r.to_provisioning() for r in rules(engagement_share, lang)]}],
     }
 
 

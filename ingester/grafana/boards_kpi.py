@@ -3,12 +3,18 @@
 Hourly, daily and weekly buckets come from the `kpi.activity_*` views, which bucket in the
 configured timezone (a local calendar day is 23 or 25 hours on DST days); Grafana's
 `$__timeGroup` buckets in UTC and is only used for minute-level panels elsewhere.
+
+Both boards are built per language (`overview(lang)`, `post_detail(lang)`; texts in `texts_kpi`);
+the SQL, uids and column names are the same in every language.
 """
 
 from __future__ import annotations
 
 from ingester.grafana.model import Dashboard, Frame, Link, Panel, Query, Row
-from ingester.grafana.variables import CHANNEL, FORMAT, POST, channel_is, format_is, in_thread
+from ingester.grafana.texts import COMMON, fields, sql_text
+from ingester.grafana.texts_kpi import TEXTS
+from ingester.grafana.variables import channel, channel_is, format_is, in_thread, post, post_format
+from ingester.i18n import DEFAULT_LANGUAGE, Language
 
 _SUMMARY = "kpi.summary($__timeFrom(), $__timeTo(), $channel, $format)"
 _PREVIOUS = (
@@ -16,25 +22,30 @@ _PREVIOUS = (
     " $__timeFrom(), $channel, $format)"
 )
 _POST_LINK = "/d/pulse-post/post-detail?var-channel=${channel}&var-post=${__value.raw}&${__url_time_range}"
-_MASTODON_LINK = Link("url", "Open on Mastodon", "${__value.raw}")
+_ACTIVITY_COLUMNS = ("replies", "mentions", "quotes", "favourites", "boosts", "follows")
 
 
-def _kpi_stat(title: str, column: str, description: str, decimals: int = 2, unit: str = "none") -> Panel:
+def _mastodon_link(lang: Language) -> Link:
+    return Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
+
+
+def _kpi_stat(lang: Language, key: str, decimals: int = 2) -> Panel:
     return Panel(
-        title=title,
+        key=key,
+        title=TEXTS.text(lang, key),
         kind="stat",
         width=6,
         height=4,
-        unit=unit,
+        unit="locale",  # the viewer's browser locale: 0,42 in a Dutch browser
         decimals=decimals,
-        description=description,
-        query=Query(f"SELECT coalesce(s.{column}, 0)::float8 AS value FROM {_SUMMARY} s", Frame.STAT),
+        description=TEXTS.text(lang, f"{key}.desc"),
+        query=Query(f"SELECT coalesce(s.{key}, 0)::float8 AS value FROM {_SUMMARY} s", Frame.STAT),
         options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                  "colorMode": "value", "graphMode": "none", "textMode": "value"},
     )
 
 
-def _activity(view: str, title: str, description: str, width: int) -> Panel:
+def _activity(lang: Language, view: str, key: str, width: int) -> Panel:
     sql = f"""
 SELECT a.bucket AS "time",
        sum(a.replies) AS replies, sum(a.mentions) AS mentions, sum(a.quotes) AS quotes,
@@ -43,22 +54,27 @@ SELECT a.bucket AS "time",
  WHERE $__timeFilter(a.bucket) AND {channel_is("a")} AND {format_is("a")}
  GROUP BY 1
  ORDER BY 1"""
-    return Panel(title=title, kind="timeseries", width=width, height=8, stacked=True, unit="short",
-                 description=description, query=Query(sql, Frame.SERIES),
+    return Panel(key=key, title=TEXTS.text(lang, key), kind="timeseries", width=width, height=8, stacked=True,
+                 unit="locale", decimals=0, description=TEXTS.text(lang, f"{key}.desc"),
+                 query=Query(sql, Frame.SERIES), fields=fields(lang, *_ACTIVITY_COLUMNS),
                  options={"legend": {"displayMode": "list", "placement": "bottom"}})
 
 
-_COMPARE = f"""
+def _compare(lang: Language) -> str:
+    label = {k: sql_text(TEXTS.text(lang, k)) for k in
+             ("replies_per_post", "reply_like_ratio", "returning_accounts", "distinct_accounts")}
+    return f"""
 SELECT k.kpi, k.current, k.previous, k.current - k.previous AS delta,
        round(100 * (k.current - k.previous) / nullif(k.previous, 0), 1) AS change_pct
   FROM {_SUMMARY} cur, {_PREVIOUS} prev,
        LATERAL (VALUES
-         (1, 'Replies per post', cur.replies_per_post::numeric, prev.replies_per_post::numeric),
-         (2, 'Reply/like ratio', cur.reply_like_ratio::numeric, prev.reply_like_ratio::numeric),
-         (3, 'Returning accounts', cur.returning_accounts::numeric, prev.returning_accounts::numeric),
-         (4, 'Distinct accounts', cur.distinct_accounts::numeric, prev.distinct_accounts::numeric)
+         (1, {label["replies_per_post"]}, cur.replies_per_post::numeric, prev.replies_per_post::numeric),
+         (2, {label["reply_like_ratio"]}, cur.reply_like_ratio::numeric, prev.reply_like_ratio::numeric),
+         (3, {label["returning_accounts"]}, cur.returning_accounts::numeric, prev.returning_accounts::numeric),
+         (4, {label["distinct_accounts"]}, cur.distinct_accounts::numeric, prev.distinct_accounts::numeric)
        ) AS k(ord, kpi, current, previous)
  ORDER BY k.ord"""
+
 
 _BY_FORMAT = """
 SELECT f.format, s.posts, s.replies, s.replies_per_post, s.reply_like_ratio, s.distinct_accounts,
@@ -67,6 +83,8 @@ SELECT f.format, s.posts, s.replies, s.replies_per_post, s.reply_like_ratio, s.d
          WHERE ($format::text IS NULL OR p.format = $format)) f
  CROSS JOIN LATERAL kpi.summary($__timeFrom(), $__timeTo(), $channel, f.format) s
  ORDER BY s.replies DESC NULLS LAST, f.format"""
+_BY_FORMAT_COLUMNS = ("format", "posts", "replies", "replies_per_post", "reply_like_ratio", "distinct_accounts",
+                      "new_accounts", "returning_accounts", "answered_share", "median_response_seconds")
 
 # One call for every local day of the range (kpi.accounts_daily), not kpi.summary once per day.
 _NEW_RETURNING = """
@@ -81,6 +99,8 @@ SELECT p.posted_at AS "time", p.format, p.replies, p.repliers, p.favourites, p.r
  WHERE $__timeFilter(p.posted_at) AND {channel_is("p")} AND {format_is("p")}
  ORDER BY p.replies DESC, p.favourites DESC, p.posted_at DESC
  LIMIT 20"""
+_TOP_POSTS_COLUMNS = ("time", "format", "replies", "repliers", "favourites", "boosts", "reply_like_ratio",
+                      "answered_share", "url", "post_id")
 
 # Local ISO weeks (Monday 00:00 in the configured timezone), exact over the range.
 _WEEKLY = f"""
@@ -92,57 +112,51 @@ SELECT a.bucket AS "time",
  GROUP BY 1
  ORDER BY 1"""
 
-OVERVIEW = Dashboard(
-    uid="pulse-overview",
-    title="Channel overview",
-    description="The four KPIs for the selected range against the previous period, activity and top posts.",
-    variables=(CHANNEL, FORMAT),
-    time_from="now-7d",
-    links_to=("praatmee-pulse",),
-    items=(
-        Row("KPIs for the selected range"),
-        _kpi_stat("Replies per post", "replies_per_post",
-                  "Replies so far to the posts published in the range, divided by those posts."),
-        _kpi_stat("Reply/like ratio", "reply_like_ratio",
-                  "Replies divided by favourites for the same posts (0 when there are no favourites)."),
-        _kpi_stat("Returning accounts", "returning_accounts",
-                  "Accounts active in the range that had interacted before it started.", 0),
-        _kpi_stat("Distinct accounts", "distinct_accounts",
-                  "Accounts other than the channel's with any interaction in the range.", 0),
-        Panel(title="Compared with the previous period", kind="table", width=12, height=7,
-              description="Each KPI for the selected range, the equally long range before it, the "
-                          "difference and the change in percent.",
-              query=Query(_COMPARE, Frame.TABLE, ("kpi", "current", "previous", "delta", "change_pct"))),
-        Panel(title="KPIs by format", kind="table", width=12, height=7,
-              description="The same KPIs for each post format (Q&A, spotlight, city question, other).",
-              query=Query(_BY_FORMAT, Frame.TABLE, (
-                  "format", "posts", "replies", "replies_per_post", "reply_like_ratio", "distinct_accounts",
-                  "new_accounts", "returning_accounts", "answered_share", "median_response_seconds"))),
-        Row("Activity"),
-        _activity("kpi.activity_hourly", "Activity per hour",
-                  "Replies, mentions, quotes, favourites, boosts and follows per local hour.", 24),
-        _activity("kpi.activity_daily", "Activity per day",
-                  "The same per local calendar day in the configured timezone.", 12),
-        Panel(title="Activity per week", kind="timeseries", width=12, height=8, stacked=True, unit="short",
-              description="The same per local week (Monday to Sunday) in the configured timezone; the first "
-                          "and last week count only the part inside the range.",
-              query=Query(_WEEKLY, Frame.SERIES),
-              options={"legend": {"displayMode": "list", "placement": "bottom"}}),
-        Panel(title="New and returning accounts per day", kind="timeseries", width=24, height=8, stacked=True,
-              description="Per local day: accounts interacting for the first time, and accounts that had "
-                          "interacted before that day.",
-              query=Query(_NEW_RETURNING, Frame.SERIES),
-              options={"legend": {"displayMode": "list", "placement": "bottom"}}),
-        Row("Posts"),
-        Panel(title="Top posts", kind="table", width=24, height=10,
-              description="The channel's posts published in the range with the most replies. The link "
-                          "opens the post on Mastodon; the post id opens the post detail board.",
-              links=(_MASTODON_LINK, Link("post_id", "Post detail", _POST_LINK, new_tab=False)),
-              query=Query(_TOP_POSTS, Frame.TABLE, (
-                  "time", "format", "replies", "repliers", "favourites", "boosts", "reply_like_ratio",
-                  "answered_share", "url", "post_id"))),
-    ),
-)
+
+def overview(lang: Language) -> Dashboard:
+    def t(key: str) -> str:
+        return TEXTS.text(lang, key)
+
+    legend = {"legend": {"displayMode": "list", "placement": "bottom"}}
+    return Dashboard(
+        uid="pulse-overview",
+        title=t("overview.title"),
+        description=t("overview.desc"),
+        variables=(channel(lang), post_format(lang)),
+        time_from="now-7d",
+        links_to=("praatmee-pulse",),
+        links_title=COMMON.text(lang, "boards"),
+        items=(
+            Row(t("row.kpis")),
+            _kpi_stat(lang, "replies_per_post"),
+            _kpi_stat(lang, "reply_like_ratio"),
+            _kpi_stat(lang, "returning_accounts", 0),
+            _kpi_stat(lang, "distinct_accounts", 0),
+            Panel(key="compare", title=t("compare"), kind="table", width=12, height=7, description=t("compare.desc"),
+                  fields=fields(lang, "kpi", "current", "previous", "delta", "change_pct"),
+                  query=Query(_compare(lang), Frame.TABLE, ("kpi", "current", "previous", "delta", "change_pct"))),
+            Panel(key="by_format", title=t("by_format"), kind="table", width=12, height=7,
+                  description=t("by_format.desc"), fields=fields(lang, *_BY_FORMAT_COLUMNS),
+                  query=Query(_BY_FORMAT, Frame.TABLE, _BY_FORMAT_COLUMNS)),
+            Row(t("row.activity")),
+            _activity(lang, "kpi.activity_hourly", "hourly", 24),
+            _activity(lang, "kpi.activity_daily", "daily", 12),
+            Panel(key="weekly", title=t("weekly"), kind="timeseries", width=12, height=8, stacked=True,
+                  unit="locale", decimals=0, description=t("weekly.desc"), query=Query(_WEEKLY, Frame.SERIES),
+                  fields=fields(lang, *_ACTIVITY_COLUMNS), options=legend),
+            Panel(key="new_returning", title=t("new_returning"), kind="timeseries", width=24, height=8,
+                  stacked=True, unit="locale", decimals=0, description=t("new_returning.desc"),
+                  query=Query(_NEW_RETURNING, Frame.SERIES),
+                  fields=fields(lang, "new_accounts", "returning_accounts"), options=legend),
+            Row(t("row.posts")),
+            Panel(key="top_posts", title=t("top_posts"), kind="table", width=24, height=10,
+                  description=t("top_posts.desc"), fields=fields(lang, *_TOP_POSTS_COLUMNS),
+                  links=(_mastodon_link(lang),
+                         Link("post_id", COMMON.text(lang, "post_detail"), _POST_LINK, new_tab=False)),
+                  query=Query(_TOP_POSTS, Frame.TABLE, _TOP_POSTS_COLUMNS)),
+        ),
+    )
+
 
 _THREAD = f"""
 SELECT $__timeGroupAlias(e.occurred_at, $__interval, 0),
@@ -160,6 +174,8 @@ SELECT p.posted_at AS "time", p.format, p.replies, p.repliers, p.favourites, p.r
        p.reply_like_ratio, p.city_replies, p.answered_share, p.first_reply_at, p.url
   FROM kpi.post_stats p
  WHERE p.post_id = ${post:sqlstring} AND ($channel::text IS NULL OR p.channel = $channel)"""
+_POST_STATS_COLUMNS = ("time", "format", "replies", "repliers", "favourites", "boosts", "quotes",
+                       "reply_like_ratio", "city_replies", "answered_share", "first_reply_at", "url")
 
 _REPLIERS = f"""
 SELECT left(e.account_key, 12) AS account, count(*) AS replies,
@@ -187,36 +203,44 @@ SELECT count(*)::float8 AS waiting
   FROM kpi.unanswered u
  WHERE u.post_id = ${post:sqlstring} AND ($channel::text IS NULL OR u.channel = $channel)"""
 
-POST_DETAIL = Dashboard(
-    uid="pulse-post",
-    title="Post detail",
-    description="One post of the channel: its thread over time, who replied, and how fast the city answered.",
-    variables=(CHANNEL, POST),
-    time_from="now-7d",
-    links_to=("praatmee-pulse",),
-    items=(
-        Panel(title="The post", kind="table", width=24, height=5, links=(_MASTODON_LINK,),
-              description="Counts for the selected post (favourites and boosts follow the latest re-read "
-                          "counters, so taken-back likes are not counted).",
-              query=Query(_POST_STATS, Frame.TABLE, (
-                  "time", "format", "replies", "repliers", "favourites", "boosts", "quotes", "reply_like_ratio",
-                  "city_replies", "answered_share", "first_reply_at", "url"))),
-        Panel(title="Thread timeline", kind="timeseries", width=16, height=8, stacked=True,
-              description="Replies anywhere in the thread (also deep replies that never mention the city), "
-                          "favourites, boosts and quotes per interval.",
-              query=Query(_THREAD, Frame.SERIES)),
-        Panel(title="Median response time", kind="stat", width=4, height=4, unit="s",
-              description="Median time between a resident's reply and the city's answer in this thread.",
-              query=Query(_MEDIAN, Frame.STAT)),
-        Panel(title="Still waiting", kind="stat", width=4, height=4,
-              description="Replies in this thread addressed to the city that have no answer yet.",
-              query=Query(_WAITING, Frame.STAT)),
-        Panel(title="Repliers", kind="table", width=12, height=9,
-              description="Accounts that replied in the thread, by pseudonymous key (no handles).",
-              query=Query(_REPLIERS, Frame.TABLE, ("account", "replies", "first_reply", "last_reply"))),
-        Panel(title="The city's answers", kind="table", width=12, height=9, unit=None,
-              description="Each resident reply addressed to the city, when the city answered and how long "
-                          "it took (empty answer = not answered yet).",
-              query=Query(_ANSWERS, Frame.TABLE, ("time", "answered_at", "response_seconds", "reply_id"))),
-    ),
-)
+
+def post_detail(lang: Language) -> Dashboard:
+    def t(key: str) -> str:
+        return TEXTS.text(lang, key)
+
+    return Dashboard(
+        uid="pulse-post",
+        title=t("post.title"),
+        description=t("post.desc"),
+        variables=(channel(lang), post(lang)),
+        time_from="now-7d",
+        links_to=("praatmee-pulse",),
+        links_title=COMMON.text(lang, "boards"),
+        items=(
+            Panel(key="the_post", title=t("the_post"), kind="table", width=24, height=5,
+                  links=(_mastodon_link(lang),), description=t("the_post.desc"),
+                  fields=fields(lang, *_POST_STATS_COLUMNS),
+                  query=Query(_POST_STATS, Frame.TABLE, _POST_STATS_COLUMNS)),
+            Panel(key="thread", title=t("thread"), kind="timeseries", width=16, height=8, stacked=True,
+                  unit="locale", decimals=0, description=t("thread.desc"),
+                  fields=fields(lang, "replies", "favourites", "boosts", "quotes"),
+                  query=Query(_THREAD, Frame.SERIES)),
+            Panel(key="median", title=t("median"), kind="stat", width=4, height=4, unit="dthms",
+                  description=t("median.desc"), query=Query(_MEDIAN, Frame.STAT)),
+            Panel(key="waiting", title=t("waiting"), kind="stat", width=4, height=4, unit="locale", decimals=0,
+                  description=t("waiting.desc"), query=Query(_WAITING, Frame.STAT)),
+            Panel(key="repliers", title=t("repliers"), kind="table", width=12, height=9,
+                  description=t("repliers.desc"), fields=fields(lang, "account", "replies", "first_reply",
+                                                                "last_reply"),
+                  query=Query(_REPLIERS, Frame.TABLE, ("account", "replies", "first_reply", "last_reply"))),
+            Panel(key="answers", title=t("answers"), kind="table", width=12, height=9,
+                  description=t("answers.desc"),
+                  fields=fields(lang, "time", "answered_at", "response_seconds", "reply_id"),
+                  query=Query(_ANSWERS, Frame.TABLE, ("time", "answered_at", "response_seconds", "reply_id"))),
+        ),
+    )
+
+
+# The default language's boards, for code that needs no other language.
+OVERVIEW = overview(DEFAULT_LANGUAGE)
+POST_DETAIL = post_detail(DEFAULT_LANGUAGE)

@@ -2,12 +2,20 @@
 
 Minute buckets use Grafana's `$__timeGroupAlias` (UTC minutes are the same everywhere); the third
 argument asks Grafana to fill empty minutes with 0 so a quiet minute shows as 0, not as a gap.
+
+Built per language (`live_qa(lang)`, `health(lang)`; texts in `texts_live`). The Live board opens
+with the chosen session's panels (`boards_session`), then the whole channel over the range.
 """
 
 from __future__ import annotations
 
+from ingester.grafana import boards_session
+from ingester.grafana.boards_session import PLAIN as _PLAIN
 from ingester.grafana.model import Annotation, Dashboard, Frame, Link, Panel, Query, Row
-from ingester.grafana.variables import CHANNEL, channel_is
+from ingester.grafana.texts import COMMON, fields, sql_text
+from ingester.grafana.texts_live import TEXTS
+from ingester.grafana.variables import channel, channel_is, session
+from ingester.i18n import DEFAULT_LANGUAGE, Language
 
 _PER_MINUTE = f"""
 SELECT $__timeGroupAlias(e.occurred_at, '1m', 0), count(*) AS replies
@@ -45,9 +53,6 @@ SELECT coalesce(extract(epoch FROM now() - min(u.replied_at)), 0)::float8 AS lon
   FROM kpi.unanswered u
  WHERE $__timeFilter(u.replied_at) AND {channel_is("u")}"""
 
-# Reply text is stored as Mastodon's HTML; the table shows it as plain text.
-_PLAIN = "regexp_replace(regexp_replace({c}, '<br ?/?>|</p><p>', ' ', 'g'), '<[^>]*>', '', 'g')"
-
 _NEWEST = f"""
 SELECT r.replied_at AS "time", r.account AS handle, {_PLAIN.format(c="r.content")} AS text,
        r.answered_at IS NOT NULL AS answered, r.url
@@ -64,51 +69,65 @@ SELECT u.replied_at AS "time", u.waiting_seconds, u.account AS handle,
  ORDER BY u.replied_at
  LIMIT 100"""
 
-_CITY_POSTED = f"""
+_NEWEST_COLUMNS = ("time", "handle", "text", "answered", "url")
+_QUEUE_COLUMNS = ("time", "waiting_seconds", "handle", "text", "url")
+
+
+def _city_posted(lang: Language) -> str:
+    posted, answered = (sql_text(TEXTS.text(lang, k)) for k in ("city_posted", "city_answered"))
+    return f"""
 SELECT p.posted_at AS "time",
-       CASE WHEN p.in_reply_to_id IS NULL THEN 'The city posted' ELSE 'The city answered' END
+       CASE WHEN p.in_reply_to_id IS NULL THEN {posted} ELSE {answered} END
          || CASE WHEN cardinality(p.tags) > 0 THEN ' #' || array_to_string(p.tags, ' #') ELSE '' END AS text,
        CASE WHEN p.in_reply_to_id IS NULL THEN 'post' ELSE 'answer' END AS tags
   FROM kpi.posts p
  WHERE $__timeFilter(p.posted_at) AND {channel_is("p")}
  ORDER BY 1"""
 
-_LINK = Link("url", "Open on Mastodon", "${__value.raw}")
 
-LIVE_QA = Dashboard(
-    uid="pulse-live",
-    title="Live Q&A",
-    description="For the team during a live session: replies as they arrive, who is waiting, the pace.",
-    variables=(CHANNEL,),
-    annotations=(Annotation("The city posted", _CITY_POSTED),),
-    time_from="now-3h",
-    refresh="5s",
-    links_to=("praatmee-pulse",),
-    items=(
-        Panel(title="Replies", kind="stat", width=6, height=4, query=Query(_REPLIES, Frame.STAT),
-              description="Replies to the channel's threads in the selected range."),
-        Panel(title="Participants", kind="stat", width=6, height=4, query=Query(_PARTICIPANTS, Frame.STAT),
-              description="Distinct accounts that replied, mentioned, quoted, favourited or boosted."),
-        Panel(title="Waiting for an answer", kind="stat", width=6, height=4, query=Query(_WAITING, Frame.STAT),
-              description="Replies in the range addressed to the city without an answer yet."),
-        Panel(title="Longest wait", kind="stat", width=6, height=4, unit="s",
-              query=Query(_LONGEST_WAIT, Frame.STAT),
-              description="How long the oldest unanswered reply has been waiting."),
-        Panel(title="Replies per minute", kind="timeseries", width=12, height=8,
-              query=Query(_PER_MINUTE, Frame.SERIES),
-              description="Replies per minute; blue marks are the city's own posts and answers."),
-        Panel(title="Favourites and boosts per minute", kind="timeseries", width=12, height=8,
-              query=Query(_LIKES_PER_MINUTE, Frame.SERIES),
-              description="Favourites and boosts of the channel's statuses per minute."),
-        Row("Replies"),
-        Panel(title="Newest replies", kind="table", width=12, height=14, links=(_LINK,),
-              query=Query(_NEWEST, Frame.TABLE, ("time", "handle", "text", "answered", "url")),
-              description="The latest replies with handle, text and a link to answer on Mastodon."),
-        Panel(title="Unanswered queue", kind="table", width=12, height=14, links=(_LINK,), unit=None,
-              query=Query(_QUEUE, Frame.TABLE, ("time", "waiting_seconds", "handle", "text", "url")),
-              description="Replies in the range addressed to the city that have no answer yet, oldest first."),
-    ),
-)
+def _stat(lang: Language, key: str, sql: str, unit: str = "locale", decimals: int | None = 0) -> Panel:
+    return Panel(key=key, title=TEXTS.text(lang, key), kind="stat", width=6, height=4, unit=unit,
+                 decimals=decimals, description=TEXTS.text(lang, f"{key}.desc"), query=Query(sql, Frame.STAT))
+
+
+def live_qa(lang: Language) -> Dashboard:
+    def t(key: str) -> str:
+        return TEXTS.text(lang, key)
+
+    link = Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
+    return Dashboard(
+        uid="pulse-live",
+        title=t("live.title"),
+        description=t("live.desc"),
+        variables=(channel(lang), session(lang)),
+        annotations=(Annotation(t("anno"), _city_posted(lang)),),
+        time_from="now-3h",
+        refresh="5s",
+        links_to=("praatmee-pulse",),
+        links_title=COMMON.text(lang, "boards"),
+        items=(
+            *boards_session.items(lang, COMMON.text(lang, "open_on_mastodon")),
+            Row(t("row.channel")),
+            _stat(lang, "replies", _REPLIES),
+            _stat(lang, "participants", _PARTICIPANTS),
+            _stat(lang, "waiting", _WAITING),
+            _stat(lang, "longest_wait", _LONGEST_WAIT, unit="dthms", decimals=None),
+            Panel(key="per_minute", title=t("per_minute"), kind="timeseries", width=12, height=8, unit="locale",
+                  decimals=0, fields=fields(lang, "replies"), query=Query(_PER_MINUTE, Frame.SERIES),
+                  description=t("per_minute.desc")),
+            Panel(key="likes_per_minute", title=t("likes_per_minute"), kind="timeseries", width=12, height=8,
+                  unit="locale", decimals=0, fields=fields(lang, "favourites", "boosts"),
+                  query=Query(_LIKES_PER_MINUTE, Frame.SERIES), description=t("likes_per_minute.desc")),
+            Row(t("row.replies")),
+            Panel(key="newest", title=t("newest"), kind="table", width=12, height=14, links=(link,),
+                  fields=fields(lang, *_NEWEST_COLUMNS), query=Query(_NEWEST, Frame.TABLE, _NEWEST_COLUMNS),
+                  description=t("newest.desc")),
+            Panel(key="queue", title=t("queue"), kind="table", width=12, height=14, links=(link,),
+                  fields=fields(lang, *_QUEUE_COLUMNS), query=Query(_QUEUE, Frame.TABLE, _QUEUE_COLUMNS),
+                  description=t("queue.desc")),
+        ),
+    )
+
 
 # -- Ingester health -------------------------------------------------------------------------
 
@@ -193,49 +212,54 @@ SELECT $__timeGroupAlias(h.at, '1m'), max(h.spool_depth) AS "spool depth",
  GROUP BY 1
  ORDER BY 1"""
 
-_CONNECTED_MAP = {"mappings": [{"type": "value", "options": {
-    "0": {"text": "disconnected", "color": "red"}, "1": {"text": "connected", "color": "green"}}}]}
 
-HEALTH = Dashboard(
-    uid="pulse-health",
-    title="Ingester health",
-    description="For operations: is the ingester connected, keeping up, and losing nothing?",
-    variables=(CHANNEL,),
-    time_from="now-6h",
-    refresh="10s",
-    links_to=("praatmee-pulse",),
-    items=(
-        Panel(title="Stream", kind="stat", width=6, height=4, query=Query(_CONNECTED_NOW, Frame.STAT),
-              options={**_CONNECTED_MAP, "colorMode": "background"},
-              description="Connected when every selected channel's latest heartbeat (last 5 min) says so."),
-        Panel(title="Age of the last event", kind="stat", width=6, height=4, unit="s",
-              query=Query(_LAST_EVENT_AGE, Frame.STAT),
-              description="Time since the newest event the ingester wrote (quiet channels age too)."),
-        Panel(title="Age of the last heartbeat", kind="stat", width=6, height=4, unit="s",
-              query=Query(_HEARTBEAT_AGE, Frame.STAT),
-              description="The ingester writes a heartbeat every ~15 s; above 5 min it is stalled."),
-        Panel(title="Stream connected", kind="state-timeline", width=6, height=4,
-              query=Query(_CONNECTED, Frame.SERIES), options=_CONNECTED_MAP,
-              description="1 when the streaming connection was up during the minute, 0 when not."),
-        Panel(title="Events ingested per minute by kind", kind="timeseries", width=12, height=8, stacked=True,
-              query=Query(_EVENTS, Frame.SERIES),
-              description="Rows written per minute (by ingestion time): statuses by relation, interactions "
-                          "by kind, for events that happened in the last 7 days (the bound lets the "
-                          "hypertables skip old chunks). Catch-up after a reconnect shows as a burst."),
-        Panel(title="Ingestion lag", kind="timeseries", width=12, height=8, unit="s",
-              query=Query(_LAG, Frame.SERIES),
-              description="Ingested minus occurred for recent events, as reported in the heartbeats."),
-        Panel(title="Catch-up and reconnects", kind="timeseries", width=12, height=8,
-              query=Query(_CATCHUP, Frame.SERIES),
-              description="REST catch-up runs and pages fetched, and stream reconnects, per minute."),
-        Panel(title="Spool and rate limit", kind="timeseries", width=12, height=8,
-              query=Query(_BACKLOG, Frame.SERIES),
-              description="Events waiting in the local spool, and REST requests left in the rate window."),
-        Panel(title="Dead letters per minute", kind="timeseries", width=12, height=8,
-              query=Query(_DEAD, Frame.SERIES),
-              description="Inputs that could not be normalised and were set aside."),
-        Panel(title="Latest dead letters", kind="table", width=12, height=8,
-              query=Query(_DEAD_LIST, Frame.TABLE, ("time", "channel", "source", "reason")),
-              description="Why the latest inputs were set aside (the payload stays in the database)."),
-    ),
-)
+def _connected_map(lang: Language) -> dict[str, object]:
+    return {"mappings": [{"type": "value", "options": {
+        "0": {"text": COMMON.text(lang, "disconnected"), "color": "red"},
+        "1": {"text": COMMON.text(lang, "connected"), "color": "green"}}}]}
+
+
+def health(lang: Language) -> Dashboard:
+    def t(key: str) -> str:
+        return TEXTS.text(lang, key)
+
+    def panel(key: str, kind: str, sql: str, frame: Frame, *columns: str, **kw: object) -> Panel:
+        width = kw.pop("width", 12)
+        height = kw.pop("height", 8)
+        return Panel(key=key, title=t(key), kind=kind, width=width, height=height,  # type: ignore[arg-type]
+                     description=t(f"{key}.desc"), query=Query(sql, frame, columns if frame is Frame.TABLE else ()),
+                     fields=fields(lang, *columns), **kw)  # type: ignore[arg-type]
+
+    connected = _connected_map(lang)
+    return Dashboard(
+        uid="pulse-health",
+        title=t("health.title"),
+        description=t("health.desc"),
+        variables=(channel(lang),),
+        time_from="now-6h",
+        refresh="10s",
+        links_to=("praatmee-pulse",),
+        links_title=COMMON.text(lang, "boards"),
+        items=(
+            panel("stream", "stat", _CONNECTED_NOW, Frame.STAT, width=6, height=4,
+                  options={**connected, "colorMode": "background"}),
+            panel("event_age", "stat", _LAST_EVENT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
+            panel("heartbeat_age", "stat", _HEARTBEAT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
+            panel("connected", "state-timeline", _CONNECTED, Frame.SERIES, "connected", width=6, height=4,
+                  options=connected),
+            # long format: one series per kind, named by the kind itself (no displayName override)
+            panel("events", "timeseries", _EVENTS, Frame.SERIES, stacked=True, unit="locale", decimals=0),
+            panel("lag", "timeseries", _LAG, Frame.SERIES, "median lag", "worst channel", unit="s", decimals=1),
+            panel("catchup", "timeseries", _CATCHUP, Frame.SERIES, "catch-up runs", "catch-up pages", "reconnects",
+                  unit="locale", decimals=0),
+            panel("backlog", "timeseries", _BACKLOG, Frame.SERIES, "spool depth", "rate limit left",
+                  unit="locale", decimals=0),
+            panel("dead", "timeseries", _DEAD, Frame.SERIES, "dead letters", unit="locale", decimals=0),
+            panel("dead_list", "table", _DEAD_LIST, Frame.TABLE, "time", "channel", "source", "reason"),
+        ),
+    )
+
+
+# The default language's boards, for code that needs no other language.
+LIVE_QA = live_qa(DEFAULT_LANGUAGE)
+HEALTH = health(DEFAULT_LANGUAGE)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ingester.grafana import alerts
+from ingester.i18n import LANGUAGES, Language, parse_language
 
 grafana_app = typer.Typer(help="Grafana boards, alerts and the reader login.", no_args_is_help=True)
 
@@ -16,6 +17,16 @@ grafana_app = typer.Typer(help="Grafana boards, alerts and the reader login.", n
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"ingester: {message}", err=True)
     return typer.Exit(code)
+
+
+_LANGUAGE_HELP = f"language of titles, texts and alert messages: {' or '.join(LANGUAGES)} (uids never change)"
+
+
+def _language(value: str | None) -> Language:
+    try:
+        return parse_language(value)
+    except ValueError:  # the message would echo the value; settings values are never echoed
+        raise _fail(f"PULSE_LANGUAGE/--language: unknown language — choose {' or '.join(LANGUAGES)}", 2) from None
 
 
 @grafana_app.command("push")
@@ -32,6 +43,8 @@ def push_command(
     engagement_share: Annotated[float, typer.Option(help="'Engagement dropped' threshold")] = alerts.DEFAULT_ENGAGEMENT_SHARE,
     alert_email: Annotated[str | None, typer.Option(help="send alerts to these addresses (comma-separated)")] = None,
     alert_webhook: Annotated[str | None, typer.Option(help="send alerts to this webhook URL")] = None,
+    language: Annotated[str | None, typer.Option(envvar="PULSE_LANGUAGE", show_envvar=True,
+                                                 help=_LANGUAGE_HELP)] = None,
 ) -> None:
     """Upload the datasource, dashboards (folder "Praatmee Pulse") and alert rules; safe to repeat.
 
@@ -42,6 +55,7 @@ def push_command(
     from ingester.grafana.datasource import Connection
     from ingester.grafana.push import Contact, PushError, push
 
+    lang = _language(language)
     if not url.startswith(("http://", "https://")):
         raise _fail("--url: must start with http:// or https://", 2)
     if (token is None) == (basic_auth is None):
@@ -61,10 +75,10 @@ def push_command(
                else Contact("webhook", alert_webhook) if alert_webhook else None)
     try:
         report = push(api, Connection(db_host, db_name, db_user, password, db_sslmode),
-                      engagement_share=engagement_share, contact=contact)
+                      engagement_share=engagement_share, contact=contact, language=lang)
     except PushError as exc:
         raise _fail(f"grafana push: {exc}", 1) from None
-    for line in report.lines():
+    for line in report.lines(lang):
         typer.echo(line)
 
 
@@ -94,11 +108,16 @@ def reader_login_command() -> None:
 def build_command(
     check: Annotated[bool, typer.Option(help="fail if the committed files are stale")] = False,
     engagement_share: Annotated[float, typer.Option()] = alerts.DEFAULT_ENGAGEMENT_SHARE,
+    language: Annotated[str | None, typer.Option(
+        help=f"only this language ({', '.join(LANGUAGES)}); default: every language")] = None,
 ) -> None:
-    """Regenerate grafana/provisioning/ (same as `python -m ingester.grafana.build`)."""
+    """Regenerate grafana/provisioning/ (nl) and grafana/provisioning-en/ (same as
+    `python -m ingester.grafana.build`)."""
     from ingester.grafana.build import main
 
     args = ["--engagement-share", str(engagement_share)] + (["--check"] if check else [])
+    if language is not None:
+        args += ["--language", _language(language)]
     raise typer.Exit(main(args))
 
 

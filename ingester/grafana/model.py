@@ -50,6 +50,32 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Field:
+    """How one result column is shown: a translated header/legend name, its unit and decimals.
+
+    The SQL column name stays the stable identifier (the same in every language); Grafana shows
+    `title` through a `displayName` override. `mappings` turn raw values into words (`true` -> `ja`).
+    """
+
+    column: str
+    title: str
+    unit: str | None = None
+    decimals: int | None = None
+    mappings: tuple[tuple[str, str], ...] = ()
+
+    def override(self) -> dict[str, Any]:
+        props: list[dict[str, Any]] = [{"id": "displayName", "value": self.title}]
+        if self.unit:
+            props.append({"id": "unit", "value": self.unit})
+        if self.decimals is not None:
+            props.append({"id": "decimals", "value": self.decimals})
+        if self.mappings:
+            props.append({"id": "mappings", "value": [{"type": "value", "options": {
+                raw: {"text": text, "index": i} for i, (raw, text) in enumerate(self.mappings)}}]})
+        return {"matcher": {"id": "byName", "options": self.column}, "properties": props}
+
+
+@dataclass(frozen=True)
 class Panel:
     title: str
     kind: str  # timeseries | stat | table | barchart | state-timeline
@@ -62,6 +88,8 @@ class Panel:
     links: tuple[Link, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     stacked: bool = False
+    fields: tuple[Field, ...] = ()
+    key: str = ""  # stable, language-independent name for tests and code; never shown
 
     def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
@@ -74,7 +102,7 @@ class Panel:
                                   "spanNulls": False, "showPoints": "never"}
             if self.stacked:
                 defaults["custom"]["stacking"] = {"mode": "normal", "group": "A"}
-        overrides = [
+        overrides = [f.override() for f in self.fields] + [
             {
                 "matcher": {"id": "byName", "options": link.column},
                 "properties": [{"id": "links", "value": [
@@ -158,6 +186,7 @@ class Dashboard:
     refresh: str = ""
     tags: tuple[str, ...] = ("praatmee-pulse",)
     links_to: tuple[str, ...] = ()  # other dashboards' tags to link
+    links_title: str = "Boards"  # the board menu's label, in the board's language
 
     @property
     def panels(self) -> list[Panel]:
@@ -203,7 +232,7 @@ class Dashboard:
             "liveNow": False,
             "links": [
                 {"type": "dashboards", "tags": list(self.links_to), "asDropdown": True,
-                 "title": "Boards", "includeVars": True, "keepTime": True}
+                 "title": self.links_title, "includeVars": True, "keepTime": True}
             ] if self.links_to else [],
             "annotations": {"list": [builtin, *(a.to_json() for a in self.annotations)]},
             "templating": {"list": [v.to_json() for v in self.variables]},

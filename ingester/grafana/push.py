@@ -17,7 +17,14 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from ingester.grafana import FOLDER_TITLE, FOLDER_UID, alerts, datasource
-from ingester.grafana.build import DASHBOARDS
+from ingester.grafana.build import dashboards
+from ingester.i18n import DEFAULT_LANGUAGE, Catalog, Language
+
+# What `ingester grafana push` prints per object; the object names (kind and uid) are identifiers.
+TEXTS = Catalog({
+    "nl": {"created": "{what} aangemaakt", "updated": "{what} bijgewerkt"},
+    "en": {"created": "created {what}", "updated": "updated {what}"},
+})
 
 
 class PushError(Exception):
@@ -40,8 +47,9 @@ class Report:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        return [f"created {x}" for x in self.created] + [f"updated {x}" for x in self.updated]
+    def lines(self, lang: Language = DEFAULT_LANGUAGE) -> list[str]:
+        return ([TEXTS.text(lang, "created", what=x) for x in self.created]
+                + [TEXTS.text(lang, "updated", what=x) for x in self.updated])
 
 
 def _missing(call: Callable[[], Any]) -> Any | None:
@@ -59,7 +67,10 @@ def push(
     *,
     engagement_share: float = alerts.DEFAULT_ENGAGEMENT_SHARE,
     contact: Contact | None = None,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> Report:
+    """Boards and alert rules go up in `language`; their uids are the same in every language, so
+    pushing the other language later replaces them in place."""
     report = Report()
     step = "connect"
     try:
@@ -80,7 +91,7 @@ def push(
             api.folder.update_folder(FOLDER_UID, title=FOLDER_TITLE, overwrite=True)
             report.updated.append(f"folder {FOLDER_UID}")
 
-        for board in DASHBOARDS:
+        for board in dashboards(language):
             step = f"dashboard {board.uid}"
             existed = _missing(lambda b=board: api.dashboard.get_dashboard(b.uid)) is not None
             doc = {**board.to_json(), "id": None}
@@ -102,7 +113,7 @@ def push(
                 api.alertingprovisioning.create_contactpoint(cp)
                 report.created.append("contact point pulse")
 
-        rules = alerts.rules(engagement_share)
+        rules = alerts.rules(engagement_share, language)
         for rule in rules:
             step = f"alert rule {rule.uid}"
             body = _api_rule(rule, receiver)

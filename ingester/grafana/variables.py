@@ -10,38 +10,57 @@ receives NULL for "every channel" exactly as its signature expects. A list of ev
 from __future__ import annotations
 
 from ingester.grafana.model import QueryVariable
+from ingester.grafana.texts import COMMON, sql_text
+from ingester.i18n import DEFAULT_LANGUAGE, Language
 
 # The configured timezone of every local bucket (pulse.config, written by `ingester migrate`).
 TZ = "pulse.timezone()"
 
-CHANNEL = QueryVariable(
-    name="channel",
-    label="Channel",
-    sql="SELECT DISTINCT channel FROM kpi.posts ORDER BY 1",
-    include_all=True,
-    all_value="NULL",
-)
 
-FORMAT = QueryVariable(
-    name="format",
-    label="Format",
-    sql="SELECT DISTINCT format FROM kpi.post_stats ORDER BY 1",
-    include_all=True,
-    all_value="NULL",
-)
+def channel(lang: Language) -> QueryVariable:
+    return QueryVariable(name="channel", label=COMMON.text(lang, "channel"),
+                         sql="SELECT DISTINCT channel FROM kpi.posts ORDER BY 1", include_all=True, all_value="NULL")
 
-POST = QueryVariable(
-    name="post",
-    label="Post",
-    sql=f"""
+
+def post_format(lang: Language) -> QueryVariable:
+    return QueryVariable(name="format", label=COMMON.text(lang, "format"),
+                         sql="SELECT DISTINCT format FROM kpi.post_stats ORDER BY 1", include_all=True,
+                         all_value="NULL")
+
+
+def _post_label(lang: Language) -> str:
+    return (f"to_char(p.posted_at AT TIME ZONE {TZ}, 'YYYY-MM-DD HH24:MI') || ' · ' || p.format"
+            f" || ' · ' || p.replies || ' ' || {sql_text(COMMON.text(lang, 'replies_word'))}")
+
+
+def post(lang: Language) -> QueryVariable:
+    return QueryVariable(name="post", label=COMMON.text(lang, "post"), sql=f"""
 SELECT p.post_id AS __value,
-       to_char(p.posted_at AT TIME ZONE {TZ}, 'YYYY-MM-DD HH24:MI') || ' · ' || p.format
-         || ' · ' || p.replies || ' replies' AS __text
+       {_post_label(lang)} AS __text
   FROM kpi.post_stats p
  WHERE ($channel::text IS NULL OR p.channel = $channel)
  ORDER BY p.posted_at DESC
- LIMIT 500""",
-)
+ LIMIT 500""")
+
+
+def session(lang: Language) -> QueryVariable:
+    """The Live board's session: Q&A posts first, newest first, so Grafana's default (the first
+    option) is the newest `qa` post; any other post can be picked. Not bounded by the time range:
+    a session that began before the range is still a session. Refreshed on load and on every
+    time-range change, so a new Q&A post becomes the default without editing the board."""
+    return QueryVariable(name="session", label=COMMON.text(lang, "session"), sql=f"""
+SELECT p.post_id AS __value,
+       {_post_label(lang)} AS __text
+  FROM kpi.post_stats p
+ WHERE ($channel::text IS NULL OR p.channel = $channel)
+ ORDER BY (p.format = 'qa') DESC, p.posted_at DESC, p.post_id DESC
+ LIMIT 200""")
+
+
+# The default language's variables, for code that needs no other language.
+CHANNEL = channel(DEFAULT_LANGUAGE)
+FORMAT = post_format(DEFAULT_LANGUAGE)
+POST = post(DEFAULT_LANGUAGE)
 
 
 def channel_is(alias: str) -> str:
@@ -55,3 +74,8 @@ def format_is(alias: str) -> str:
 def in_thread(alias: str) -> str:
     """An engagement belongs to the selected post's thread (deep replies carry thread_root_id)."""
     return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{post:sqlstring}}"
+
+
+def in_session(alias: str) -> str:
+    """The same for the Live board's session variable."""
+    return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{session:sqlstring}}"
