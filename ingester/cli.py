@@ -77,6 +77,7 @@ _PLUGINS = (
     "ingester.simulator.command",
     "ingester.export",
     "ingester.grafana.command",
+    "ingester.web.command",
 )
 
 

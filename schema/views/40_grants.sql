@@ -22,6 +22,8 @@ REVOKE ALL ON SCHEMA pulse FROM pulse_analyst;
 GRANT SELECT ON kpi.engagements, kpi.posts, kpi.post_stats, kpi.activity_hourly, kpi.activity_daily,
                 kpi.account_daily, kpi.response_times
    TO pulse_analyst;
+-- The entry-route funnel (36_entry.sql): counts per day and source, nothing about anyone.
+GRANT SELECT ON kpi.entry_daily TO pulse_analyst;
 REVOKE ALL ON FUNCTION kpi.activity(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kpi.summary(timestamptz, timestamptz, text, text),
                           kpi.accounts_daily(timestamptz, timestamptz, text, text),

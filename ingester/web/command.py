@@ -1,0 +1,92 @@
+"""`ingester web`: serve the entry page until SIGTERM/SIGINT, flushing the counters periodically and once
+more at the end. Runs without an access log on purpose (a log line would hold the visitor's address)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import asyncpg
+import typer
+from aiohttp import web
+
+from ingester.settings import SettingsError, load_web_settings
+
+log = logging.getLogger("ingester.web")
+
+
+async def serve(settings: object, dsn: str, stop: asyncio.Event, *, destinations: object | None = None) -> None:
+    from ingester.web.app import create_app
+    from ingester.web.config import WebSettings
+    from ingester.web.conversations import CachedConversations, StoreConversations
+    from ingester.web.counters import EntryCounters, SourcePolicy
+    from ingester.web.reply import Destinations
+
+    assert isinstance(settings, WebSettings)
+    # min_size=0: the page starts (and says "no conversations") even while the database is down.
+    pool = await asyncpg.create_pool(dsn, min_size=0, max_size=4, command_timeout=10)
+    counters = EntryCounters(settings.timezone, SourcePolicy(settings.sources, settings.source_cap))
+    with contextlib.suppress(OSError, asyncpg.PostgresError):
+        await counters.seed(pool)
+    store = StoreConversations(pool, settings.channel, settings.formats, settings.live_hours, settings.replies)
+    cache = CachedConversations(store.load, ttl=settings.cache_seconds)
+    dest = destinations or Destinations(settings.lookup_seconds)
+    app = create_app(settings, cache, counters, dest)  # type: ignore[arg-type]
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    log.info("ingester web: serving /praatmee for channel %s on port %s", settings.channel, port)
+    print(f"ingester web: listening on {settings.host}:{port}", flush=True)
+
+    async def flusher() -> None:
+        while True:
+            await asyncio.sleep(settings.flush_seconds)
+            await counters.flush(pool)
+
+    task = asyncio.create_task(flusher())
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await runner.cleanup()
+        await cache.close()
+        await counters.flush(pool)
+        await pool.close()
+
+
+def web_command() -> None:
+    """Serve the public entry page GET /praatmee (port PULSE_WEB_PORT, default 8080) until SIGTERM/SIGINT."""
+    from ingester.observability import configure_logging
+
+    try:
+        settings = load_web_settings()
+        web_settings = settings.web()
+    except SettingsError as exc:
+        typer.echo(f"ingester: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.pulse_log_format)  # type: ignore[arg-type]
+    logging.getLogger("aiohttp.access").disabled = True  # never an access log, whatever else configures it
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(web_settings, settings.dsn(), stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        typer.echo(f"ingester: web: cannot listen on port {web_settings.port} ({exc.strerror}) — "
+                   "set PULSE_WEB_PORT to a free port", err=True)
+        raise typer.Exit(1) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("web")(web_command)
