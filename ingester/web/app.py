@@ -76,6 +76,11 @@ def pick_language(query: Mapping[str, str], accept: str | None) -> Language:
     return best[2] if best else i18n.DEFAULT_LANGUAGE
 
 
+def found(url: str) -> web.Response:
+    """302 to `url` exactly as given (HTTPFound would re-normalise it and decode `%3A` in the query)."""
+    return web.Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
 class _Pages:
     """Renders and caches the pages; one rendering per snapshot, language and source."""
 
@@ -150,7 +155,7 @@ class _Pages:
 
     async def signup(self, request: web.Request) -> web.Response:
         self.counters.add("signup_click", request.query.get("bron") or DIRECT)
-        raise web.HTTPFound(self.s.signup_url or FALLBACK_SIGNUP, headers={"Cache-Control": "no-store"})
+        return found(self.s.signup_url or FALLBACK_SIGNUP)
 
     def reply_page(self, lang: Language, source: str, post_id: str | None, account: str = "",
                    error: str | None = None, status: int = 200) -> web.Response:
@@ -190,7 +195,7 @@ class _Pages:
             status = 400 if exc.reason in ("invalid", "forbidden") else 502
             return self.reply_page(lang, source, post, account, TEXTS.text(lang, key, host=exc.host), status)
         self.counters.add("reply_click", raw_source or DIRECT)
-        raise web.HTTPFound(url, headers={"Cache-Control": "no-store"})
+        return found(url)
 
     def channel_url(self, snap: Snapshot) -> str | None:
         if snap.channel_acct and self.s.mastodon_base_url:

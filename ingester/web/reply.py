@@ -212,6 +212,8 @@ class Destinations:
             if not isinstance(template, str) or "{uri}" not in template:
                 continue
             url = template.replace("{uri}", quote(uri, safe=""))
+            if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url) or len(url) > 2000:
+                continue  # a header value must not carry line breaks or spaces
             parts = urlsplit(url)
             if parts.scheme in self.target_schemes and parse_host(parts.hostname or "") is not None \
                     and not parts.username and not parts.password:
