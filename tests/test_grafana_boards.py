@@ -190,3 +190,17 @@ def test_panels_never_overlap_on_the_grid() -> None:
 
 
 
+
+
+async def test_the_entry_route_row_shows_visits_clicks_and_keyword_requests_per_day_and_source(
+    database_url: str,
+) -> None:
+    await live_database(database_url)
+    results = run_board(database_url, OVERVIEW, {"channel": "amsterdam"})
+    by_source = {r[0]: r[1:] for r in results["Entry route by source"]}
+    assert by_source["bibliotheek-oost"] == (231, 49, 0, 0, 0)  # 7 days of 30+d views, 4+d sign-up clicks
+    assert by_source["sms"] == (0, 0, 0, 42, 0) and by_source["whatsapp"] == (0, 0, 0, 0, 35)
+    views = results["Visits per day and source"]
+    assert {r[1] for r in views} == {"bibliotheek-oost", "direct", "sms", "whatsapp"} and len(views) == 28
+    assert len(results["Clicks and keyword requests per day"]) == 7
+    assert results["New accounts per day"]

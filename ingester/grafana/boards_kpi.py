@@ -7,6 +7,7 @@ configured timezone (a local calendar day is 23 or 25 hours on DST days); Grafan
 
 from __future__ import annotations
 
+from ingester.grafana.boards_entry import entry_items
 from ingester.grafana.model import Dashboard, Frame, Link, Panel, Query, Row
 from ingester.grafana.variables import CHANNEL, FORMAT, POST, channel_is, format_is, in_thread
 
@@ -141,6 +142,7 @@ OVERVIEW = Dashboard(
               query=Query(_TOP_POSTS, Frame.TABLE, (
                   "time", "format", "replies", "repliers", "favourites", "boosts", "reply_like_ratio",
                   "answered_share", "url", "post_id"))),
+        *entry_items(),
     ),
 )
 
