@@ -175,3 +175,49 @@ async def test_axe_finds_no_serious_or_critical_violation(site: tuple[str, str],
         serious = await axe(page)
         assert serious == [], json.dumps(serious, indent=1)[:4000]
         await page.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_the_page_shows_the_simulators_conversation_as_the_real_ingester_stored_it(
+    database_url: str, salt: str, tmp_path: Path, browser: Browser
+) -> None:
+    """The simulator (real REST + WebSocket) -> `ingester run` (a real process) -> PostgreSQL -> the page."""
+    from e2e import Ingester, converge, ingester_env, wait_for
+
+    from ingester.simulator import RateLimits, SimConfig, Simulator
+    from ingester.simulator import Scenario as SimScenario
+
+    config = SimConfig(rate_limits=RateLimits(api_limit=1_000_000, paging_limit=1_000_000), seed=5)
+    async with Simulator(config) as sim:
+        ingester = Ingester(ingester_env(database_url, sim, salt), tmp_path / "ingester.log")
+        await ingester.start()
+        try:
+            assert await wait_for(lambda: sim.progress()["open_sockets"] >= 1, 30), ingester.output()
+            truth = await sim.start_scenario(SimScenario(events=150, rate=150, seed=5, delete_share=0.0))
+            await converge(database_url, truth, timeout=60)
+        finally:
+            await ingester.stop()
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        replies = await pool.fetchval("SELECT count(*) FROM pulse.statuses WHERE relation <> 'own_post' "
+                                      "AND thread_root_id IS NOT NULL AND visibility = 'public'")
+        app, _, _ = build_app(pool, settings_for_main())
+        async with serve(app) as base:
+            page, requests, _ = await open_page(browser, 1280, base)
+            await page.goto(base + "/praatmee")
+            text = await page.inner_text("main")
+            await page.screenshot(path=str(ARTIFACTS / "praatmee-simulator-1280.png"), full_page=True)
+            await page.context.close()
+    finally:
+        await pool.close()
+    for opening, _ in OPENING_POSTS:  # one conversation per format: Q&A (live), spotlight, city question
+        assert opening in text
+    assert replies > 0 and any(r in text for r in REPLIES)
+    assert "Nu live" in text and all(u.startswith(base) for u in requests)
+
+
+def settings_for_main() -> Any:
+    from web_helpers import settings
+
+    return settings(channel="main", mastodon_base_url=None)
