@@ -259,3 +259,30 @@ async def test_healthz_answers_ok_and_says_when_the_store_cannot_be_read(pool) -
         _, html, _ = await fetch(base, "/praatmee")
     assert status == 200 and '"store": "unavailable"' in body
     assert "geen gesprekken" in html
+
+
+async def test_a_mounted_sub_app_shares_the_counters_and_gets_the_same_security_headers(pool) -> None:
+    from aiohttp import web
+
+    from ingester.web.app import create_app
+    from ingester.web.conversations import CachedConversations, StoreConversations
+    from ingester.web.counters import EntryCounters
+    from ingester.web.reply import Destinations
+
+    counters = EntryCounters()
+    keyword = web.Application()
+
+    async def sms(request: web.Request) -> web.Response:
+        counters.add("keyword_sms", "sms")
+        return web.Response(text="<Response/>", content_type="application/xml")
+
+    keyword.router.add_post("/sms", sms)
+    s = settings()
+    cache = CachedConversations(StoreConversations(pool, s.channel, s.formats, s.live_hours, s.replies).load)
+    app = create_app(s, cache, counters, Destinations(), subapps={"/keyword": keyword})
+    async with serve(app) as base:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(base + "/keyword/sms", data={"Body": "PRAATMEE"}) as resp:
+                assert resp.status == 200
+                assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    assert [(k[1], k[2], n) for k, n in counters.pending().items()] == [("sms", "keyword_sms", 1)]

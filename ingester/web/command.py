@@ -7,24 +7,29 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Mapping
 
 import asyncpg
 import typer
 from aiohttp import web
 
 from ingester.settings import SettingsError, load_web_settings
+from ingester.web.config import WebSettings
+from ingester.web.counters import EntryCounters
+from ingester.web.reply import Destinations
+
+# Sub-applications mounted beside the page, built once the counters exist (they share them), e.g.
+# lambda counters: {"/keyword": keyword_app(settings.keyword(), counters)}.
+SubApps = Callable[[EntryCounters], Mapping[str, web.Application]]
 
 log = logging.getLogger("ingester.web")
 
 
-async def serve(settings: object, dsn: str, stop: asyncio.Event, *, destinations: object | None = None) -> None:
+async def serve(settings: WebSettings, dsn: str, stop: asyncio.Event, *, destinations: Destinations | None = None,
+                subapps: SubApps | None = None) -> None:
     from ingester.web.app import create_app
-    from ingester.web.config import WebSettings
     from ingester.web.conversations import CachedConversations, StoreConversations
-    from ingester.web.counters import EntryCounters, SourcePolicy
-    from ingester.web.reply import Destinations
-
-    assert isinstance(settings, WebSettings)
+    from ingester.web.counters import SourcePolicy
     # min_size=0: the page starts (and says "no conversations") even while the database is down.
     pool = await asyncpg.create_pool(dsn, min_size=0, max_size=4, command_timeout=10)
     counters = EntryCounters(settings.timezone, SourcePolicy(settings.sources, settings.source_cap))
@@ -33,7 +38,7 @@ async def serve(settings: object, dsn: str, stop: asyncio.Event, *, destinations
     store = StoreConversations(pool, settings.channel, settings.formats, settings.live_hours, settings.replies)
     cache = CachedConversations(store.load, ttl=settings.cache_seconds)
     dest = destinations or Destinations(settings.lookup_seconds)
-    app = create_app(settings, cache, counters, dest)  # type: ignore[arg-type]
+    app = create_app(settings, cache, counters, dest, subapps=subapps(counters) if subapps else None)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
@@ -78,6 +83,7 @@ def web_command() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # The PRAATMEE keyword webhooks mount here: subapps=lambda counters: {"/keyword": keyword_app(...)}
         await serve(web_settings, settings.dsn(), stop)
 
     try:
