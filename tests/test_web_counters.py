@@ -180,6 +180,13 @@ async def test_counters_equal_the_requests_made_and_nothing_about_the_visitor_is
                         assert "Set-Cookie" not in resp.headers
 
             await asyncio.gather(*(worker() for _ in range(48)))
+        # a malformed request makes aiohttp log an error: that line must not name the visitor either
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(base.rsplit(":", 1)[1]))
+        writer.write(f"GET /praatmee HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\nX-Bad\x01: {agent}\r\n"
+                     f"Content-Length: nope\r\n\r\n".encode())
+        await writer.drain()
+        assert b" 400 Bad Request" in await reader.read(100)
+        writer.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 20) == 0, log.read_text()
@@ -204,7 +211,7 @@ async def test_counters_equal_the_requests_made_and_nothing_about_the_visitor_is
                 assert n == 0, f"{needle} found in {schema}.{table}.{column}"
     # ... nor in what the service wrote
     output = log.read_text(errors="replace")
-    assert "listening on" in output
+    assert "listening on" in output and "Error handling request" in output
     # the start-up lines name the address the service listens on (also 127.0.0.1 here); nothing else may
     rest = "\n".join(line for line in output.splitlines() if "listening on" not in line and "serving" not in line)
     for needle in (agent, forwarded, "127.0.0.1", "/praatmee", "bron"):

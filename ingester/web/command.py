@@ -25,6 +25,34 @@ SubApps = Callable[[EntryCounters], Mapping[str, web.Application]]
 log = logging.getLogger("ingester.web")
 
 
+class NoVisitorDetails(logging.Filter):
+    """aiohttp logs a malformed or failing request as "Error handling request from <address>" with a
+    traceback that may quote the request's bytes (a header, the user agent). Keep the fact and the
+    exception type; drop the address and the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            kind = type(record.exc_info[1]).__name__
+        else:
+            kind = None
+        if isinstance(record.msg, str) and "%s" in record.msg:
+            record.msg = record.msg.replace(" from %s", "").replace("%s", "-")
+        record.args = ()
+        if kind:
+            record.msg = f"{record.msg} ({kind})"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def quiet_visitor_logs() -> None:
+    """No access log, and nothing about a visitor in aiohttp's own error lines."""
+    logging.getLogger("aiohttp.access").disabled = True
+    for name in ("aiohttp.server", "aiohttp.web"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, NoVisitorDetails) for f in logger.filters):
+            logger.addFilter(NoVisitorDetails())
+
+
 async def serve(settings: WebSettings, dsn: str, stop: asyncio.Event, *, destinations: Destinations | None = None,
                 subapps: SubApps | None = None) -> None:
     from ingester.web.app import create_app
@@ -76,7 +104,7 @@ def web_command() -> None:
         typer.echo(f"ingester: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.pulse_log_format)  # type: ignore[arg-type]
-    logging.getLogger("aiohttp.access").disabled = True  # never an access log, whatever else configures it
+    quiet_visitor_logs()
 
     async def main() -> None:
         stop = asyncio.Event()
