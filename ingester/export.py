@@ -70,7 +70,8 @@ def build_query(
     f, t, ch = sql.Literal(start), sql.Literal(end), sql.Literal(channel)
     if what is What.ENTRY_DAILY:  # the entry route is not per channel; days are local calendar days
         return sql.SQL(
-            "SELECT * FROM kpi.entry_daily WHERE day >= ({f}::timestamptz AT TIME ZONE current_setting('TimeZone'))::date"
+            "SELECT * FROM kpi.entry_daily"
+            " WHERE day >= ({f}::timestamptz AT TIME ZONE current_setting('TimeZone'))::date"
             " AND day::timestamp AT TIME ZONE current_setting('TimeZone') < {t}::timestamptz ORDER BY day, source"
         ).format(f=f, t=t)
     if what is What.POSTS:

@@ -153,7 +153,9 @@ class Settings(BaseSettings):
     )
     pulse_web_live_hours: float = Field(default=24.0, gt=0, description="A post of the first format is live this long")
     pulse_web_replies: int = Field(default=3, ge=0, le=20, description="First replies shown under each post")
-    pulse_web_cache_seconds: float = Field(default=5.0, gt=0, le=300, description="The store is read at most this often")
+    pulse_web_cache_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="The store is read at most this often"
+    )
     pulse_web_sources: str | None = Field(
         default=None, description="Known ?bron= codes, comma-separated; unset: any well-formed code, up to the cap"
     )

@@ -3,7 +3,6 @@ own host (a local stand-in here, speaking RFC 7033 as Mastodon does); nothing in
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -12,7 +11,7 @@ import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
-from web_helpers import StaticResolver, Store, WebFingerStandIn, build_app, port_of, serve, settings
+from web_helpers import StaticResolver, Store, WebFingerStandIn, build_app, port_of, serve
 
 from ingester.web.reply import Destinations, PublicOnlyResolver, Target, parse_host, parse_target
 
