@@ -1,4 +1,4 @@
-# The ingester image: `ingester migrate`, `ingester run`, `ingester grafana ...`.
+# The ingester image: `ingester migrate`, `ingester run`, `ingester grafana ...`, `ingester web` (port 8080).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,7 +21,7 @@ RUN pip install -e . \
  && mkdir -p /var/lib/pulse/spool && chown -R pulse /var/lib/pulse
 
 USER pulse
-EXPOSE 9108
+EXPOSE 9108 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=4 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=3)"
 CMD ["ingester", "run", "--simulate"]

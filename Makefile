@@ -18,7 +18,13 @@ $(TSDB)/node_modules/.installed: $(TSDB)/package-lock.json
 	npm ci --prefix $(TSDB) --no-audit --no-fund
 	touch $@
 
-test: install $(TSDB)/node_modules/.installed
+# axe-core for the entry page's accessibility test (tests/test_web_browser.py), from the lock.
+AXE := tools/axe
+$(AXE)/node_modules/.installed: $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund
+	touch $@
+
+test: install $(TSDB)/node_modules/.installed $(AXE)/node_modules/.installed
 	$(PY) -m pytest
 
 demo: install

@@ -79,6 +79,7 @@ _PLUGINS = (
     "ingester.grafana.command",
     "ingester.report.command",
     "ingester.qr.command",
+    "ingester.web.command",
 )
 
 

@@ -1,4 +1,4 @@
-"""`ingester export {summary,posts,activity,engagements}`: KPI data as CSV, JSON Lines or Excel for data staff.
+"""`ingester export {summary,posts,activity,engagements,entry_daily}`: KPI data as CSV, JSON Lines or Excel for data staff.
 
 Streams with COPY (CSV, JSON) or a server-side cursor (xlsx), so memory stays flat however large the
 range. Times are written with their UTC offset in the configured timezone (the session TimeZone is set
@@ -37,6 +37,7 @@ class What(StrEnum):
     POSTS = "posts"
     ACTIVITY = "activity"
     ENGAGEMENTS = "engagements"
+    ENTRY_DAILY = "entry_daily"
 
 
 class Period(StrEnum):
@@ -80,6 +81,12 @@ def build_query(
 ) -> sql.Composed:
     """The SELECT behind each export, with the values bound client-side (COPY takes no parameters)."""
     f, t, ch = sql.Literal(start), sql.Literal(end), sql.Literal(channel)
+    if what is What.ENTRY_DAILY:  # the entry route is not per channel; days are local calendar days
+        return sql.SQL(
+            "SELECT * FROM kpi.entry_daily"
+            " WHERE day >= ({f}::timestamptz AT TIME ZONE current_setting('TimeZone'))::date"
+            " AND day::timestamp AT TIME ZONE current_setting('TimeZone') < {t}::timestamptz ORDER BY day, source"
+        ).format(f=f, t=t)
     if what is What.POSTS:
         return sql.SQL(
             "SELECT * FROM kpi.post_stats WHERE posted_at >= {f} AND posted_at < {t}"
@@ -211,6 +218,8 @@ def run_export(
         end = parse_instant(end_text, tz, "--to")
         if start >= end:
             raise ExportError(f"--from must be before --to (got {start.isoformat()} .. {end.isoformat()})")
+        if What.ENTRY_DAILY in whats and (channel is not None or period is not None):
+            raise ExportError("--channel and --period do not apply to entry_daily (one row per day and source)")
         if channel is not None:
             known = [r[0] for r in conn.execute("SELECT channel FROM pulse.channels ORDER BY 1")]
             if channel not in known:
@@ -239,7 +248,7 @@ def _fail(message: str) -> NoReturn:
 
 def export(
     what: list[What] = typer.Argument(
-        ..., help="summary | posts | activity | engagements (several: one xlsx sheet each)"
+        ..., help="summary | posts | activity | engagements | entry_daily (several: one xlsx sheet each)"
     ),
     start: str = typer.Option(..., "--from", help="Start (inclusive): YYYY-MM-DD (local midnight) or ISO date-time"),
     end: str = typer.Option(..., "--to", help="End (exclusive): YYYY-MM-DD or ISO date-time"),

@@ -163,7 +163,6 @@ class Settings(BaseSettings):
         description="The one public link (QR codes, keyword answers), e.g. https://www.amsterdam.nl/praatmee; "
         "?bron=<code> is appended per source",
     )
-    pulse_web_public_url: AnyHttpUrl | None = None
     pulse_twilio_auth_token: SecretStr | None = Field(
         default=None, description="Twilio auth token: verifies X-Twilio-Signature on POST /keyword/sms"
     )
@@ -190,6 +189,38 @@ class Settings(BaseSettings):
         if v is not None and (v.query or v.fragment):
             raise ValueError("must not contain '?' or '#' (?bron=<code> is added per source)")
         return v
+    # -- entry page: `ingester web`, GET /praatmee and its counters (issue #10) ----------------
+    pulse_web_port: int = Field(default=8080, ge=0, le=65535, description="Port of `ingester web`")
+    pulse_web_host: str = Field(default="0.0.0.0", description="Address `ingester web` listens on")
+    pulse_web_public_url: AnyHttpUrl | None = Field(
+        default=None, description="Public base URL the service is reached at (e.g. https://praatmee.amsterdam.nl)"
+    )
+    pulse_web_channel: str | None = Field(
+        default=None, description="Channel whose conversations the page shows (default PULSE_CHANNEL_NAME)"
+    )
+    pulse_web_title: str | None = Field(default=None, description="Name shown as the page title (default built in)")
+    pulse_web_signup_url: AnyHttpUrl | None = Field(
+        default=None, description="Where 'Account aanmaken' leads (default {MASTODON_BASE_URL}/auth/sign_up)"
+    )
+    pulse_web_about_nl: str | None = Field(default=None, description="'Who is behind it' paragraph, Dutch")
+    pulse_web_about_en: str | None = Field(default=None, description="'Who is behind it' paragraph, English")
+    pulse_web_cta_nl: str | None = Field(default=None, description="Call to action, Dutch")
+    pulse_web_cta_en: str | None = Field(default=None, description="Call to action, English")
+    pulse_web_formats: str = Field(
+        default="qa,innovator_spotlight,city_question,other",
+        description="Formats whose newest public post the page shows, the live one (first) on top",
+    )
+    pulse_web_live_hours: float = Field(default=24.0, gt=0, description="A post of the first format is live this long")
+    pulse_web_replies: int = Field(default=3, ge=0, le=20, description="First replies shown under each post")
+    pulse_web_cache_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="The store is read at most this often"
+    )
+    pulse_web_sources: str | None = Field(
+        default=None, description="Known ?bron= codes, comma-separated; unset: any well-formed code, up to the cap"
+    )
+    pulse_web_source_cap: int = Field(default=200, ge=1, le=10_000, description="Distinct ?bron= codes counted per day")
+    pulse_web_flush_seconds: float = Field(default=30.0, gt=0, le=3600, description="Counters written this often")
+    pulse_web_lookup_seconds: float = Field(default=4.0, gt=0, le=30, description="Time limit of a WebFinger look-up")
 
     @field_validator("pulse_hashtags", mode="before")
     @classmethod
@@ -340,6 +371,30 @@ class Settings(BaseSettings):
     def poster(self) -> PosterSettings:
         """The QR posters' slice (`ingester.qr.poster.PosterSettings`); SettingsError without PULSE_ENTRY_URL."""
         return _poster_settings(self.pulse_entry_url, self.language())
+    def web(self) -> Any:
+        from ingester.web.config import WebSettings
+
+        channel = self.pulse_web_channel or self.pulse_channel_name
+        base = str(self.mastodon_base_url).rstrip("/") if self.mastodon_base_url else None
+        signup = str(self.pulse_web_signup_url) if self.pulse_web_signup_url else (
+            f"{base}/auth/sign_up" if base else None)
+        try:
+            return WebSettings(
+                host=self.pulse_web_host, port=self.pulse_web_port,
+                public_url=str(self.pulse_web_public_url).rstrip("/") if self.pulse_web_public_url else None,
+                channel=channel, title=self.pulse_web_title, mastodon_base_url=base, signup_url=signup,
+                about={"nl": self.pulse_web_about_nl, "en": self.pulse_web_about_en},
+                cta={"nl": self.pulse_web_cta_nl, "en": self.pulse_web_cta_en},
+                formats=tuple(f.strip().lower() for f in self.pulse_web_formats.split(",") if f.strip()),
+                live_hours=self.pulse_web_live_hours, replies=self.pulse_web_replies,
+                cache_seconds=self.pulse_web_cache_seconds,
+                sources=tuple(c.strip().lower() for c in (self.pulse_web_sources or "").split(",") if c.strip()),
+                source_cap=self.pulse_web_source_cap, flush_seconds=self.pulse_web_flush_seconds,
+                lookup_seconds=self.pulse_web_lookup_seconds, timezone=self.pulse_timezone,
+                language=self.language(),
+            )
+        except ValidationError as exc:
+            raise SettingsError(f"PULSE_WEB_{_describe(exc)}") from None
 
     def dsn(self) -> str:
         return self.database_url.get_secret_value()
@@ -411,3 +466,19 @@ def poster_only() -> PosterSettings:
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
     return _poster_settings(env.pulse_entry_url, env.pulse_language)  # type: ignore[arg-type]
+def load_web_settings(**overrides: Any) -> Settings:
+    """For `ingester web`: the one settings object without the secret the web service never needs (the
+    account salt stays with the ingester); hand the web part `.web()` and the database `.dsn()`."""
+
+    class _WebOnly(Settings):
+        pulse_account_salt: SecretStr | None = None  # type: ignore[assignment]
+
+        @field_validator("pulse_account_salt")
+        @classmethod
+        def _salt(cls, v: SecretStr | None) -> SecretStr | None:  # unused here: any value, or none
+            return v
+
+    try:
+        return _WebOnly(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None

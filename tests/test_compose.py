@@ -126,3 +126,17 @@ def test_provisioned_datasource_is_timescaledb_with_a_fixed_uid_and_reader_login
     assert (ds["uid"], ds["jsonData"]["timescaledb"]) == ("pulse-pg", True)
     assert ds["user"] == "$PULSE_GRAFANA_DB_USER" and ds["secureJsonData"]["password"] == "$PULSE_GRAFANA_DB_PASSWORD"
     assert env_of("migrate")["PULSE_GRAFANA_DB_USER"] == env_of("grafana")["PULSE_GRAFANA_DB_USER"]
+
+
+def test_the_web_service_serves_the_entry_page_from_the_same_image_with_its_own_health_check() -> None:
+    services = compose()["services"]
+    web = services["web"]
+    assert web["image"] == services["ingester"]["image"] and web["command"] == ["ingester", "web"]
+    assert web["environment"]["PULSE_WEB_PORT"] == "8080" and web["ports"] == ["${PULSE_WEB_HOST_PORT:-8080}:8080"]
+    assert "8080/healthz" in " ".join(web["healthcheck"]["test"])
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # it reads the same channel name as the ingester, so the page shows the simulator's channel at once
+    assert web["environment"]["PULSE_CHANNEL_NAME"] == services["ingester"]["environment"]["PULSE_CHANNEL_NAME"]
+    known = {name.upper() for name in Settings.model_fields}
+    assert set(env_of("web")) - known == set()
+    assert "PULSE_ACCOUNT_SALT" not in env_of("web")  # the page never needs the pseudonymisation key

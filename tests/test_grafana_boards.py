@@ -231,3 +231,17 @@ def test_numbers_have_units_counts_no_decimals_ratios_two_and_durations_read_as_
                     assert (props.get("unit"), props.get("decimals")) == ("locale", 2), (p["title"], column)
                 if column in ("replies", "favourites", "boosts", "repliers"):
                     assert (props.get("unit"), props.get("decimals")) == ("locale", 0), (p["title"], column)
+
+
+async def test_the_entry_route_row_shows_visits_clicks_and_keyword_requests_per_day_and_source(
+    database_url: str,
+) -> None:
+    await live_database(database_url)
+    results = run_board(database_url, OVERVIEW, {"channel": "amsterdam"})
+    by_source = {r[0]: r[1:] for r in results["entry_by_source"]}
+    assert by_source["bibliotheek-oost"] == (231, 49, 0, 0, 0)  # 7 days of 30+d views, 4+d sign-up clicks
+    assert by_source["sms"] == (0, 0, 0, 42, 0) and by_source["whatsapp"] == (0, 0, 0, 0, 35)
+    views = results["entry_views"]
+    assert {r[1] for r in views} == {"bibliotheek-oost", "direct", "sms", "whatsapp"} and len(views) == 28
+    assert len(results["entry_clicks"]) == 7
+    assert results["entry_new_accounts"]

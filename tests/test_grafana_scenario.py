@@ -196,8 +196,23 @@ async def live_database(dsn: str, now: datetime | None = None) -> tuple[Scenario
     s.dead_letter(timedelta(minutes=12), "payload is not valid JSON")
     s.dead_letter(timedelta(minutes=40), "status without account")
     await s.write(dsn)
+    entry_route(dsn, s.now)
     install_time_bucket_shim(dsn)
     return s, qa
+
+
+def entry_route(dsn: str, now: datetime) -> None:
+    """A week of the entry route's counters (as `ingester web` flushes them): a QR poster, the keyword."""
+    with psycopg.connect(dsn) as conn:
+        tz = conn.execute("SELECT pulse.timezone()").fetchone()[0]  # type: ignore[index]
+        today = conn.execute("SELECT (%s::timestamptz AT TIME ZONE %s)::date", (now, tz)).fetchone()[0]  # type: ignore[index]
+        rows = [(today - timedelta(days=d), source, kind, n + d)
+                for d in range(7)
+                for source, kind, n in (("bibliotheek-oost", "page_view", 30), ("bibliotheek-oost", "signup_click", 4),
+                                        ("direct", "page_view", 12), ("direct", "reply_click", 1),
+                                        ("sms", "keyword_sms", 3), ("whatsapp", "keyword_whatsapp", 2))]
+        conn.cursor().executemany("INSERT INTO pulse.entry_counts (day, source, kind, count) VALUES (%s, %s, %s, %s)",
+                                  rows)
 
 
 # -- the scenario itself ----------------------------------------------------------------------

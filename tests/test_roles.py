@@ -8,8 +8,8 @@ import pytest
 from test_kpi_world import build_world, t
 
 SAFE = ["kpi.engagements", "kpi.posts", "kpi.post_stats", "kpi.activity_hourly", "kpi.activity_daily",
-        "kpi.account_daily", "kpi.response_times", "kpi.sessions"]
-PRIVATE = ["pulse.statuses", "pulse.accounts", "pulse.interactions", "kpi.unanswered", "kpi.replies_live"]
+        "kpi.account_daily", "kpi.response_times", "kpi.sessions", "kpi.entry_daily"]
+PRIVATE = ["pulse.statuses", "pulse.accounts", "pulse.interactions", "pulse.entry_counts", "kpi.unanswered", "kpi.replies_live"]
 
 
 def test_the_three_roles_exist_and_cannot_log_in(database_url: str) -> None:

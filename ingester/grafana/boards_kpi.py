@@ -10,6 +10,7 @@ the SQL, uids and column names are the same in every language.
 
 from __future__ import annotations
 
+from ingester.grafana.boards_entry import entry_items
 from ingester.grafana.model import Dashboard, Frame, Link, Panel, Query, Row
 from ingester.grafana.texts import COMMON, fields, sql_text
 from ingester.grafana.texts_kpi import TEXTS
@@ -154,6 +155,7 @@ def overview(lang: Language) -> Dashboard:
                   links=(_mastodon_link(lang),
                          Link("post_id", COMMON.text(lang, "post_detail"), _POST_LINK, new_tab=False)),
                   query=Query(_TOP_POSTS, Frame.TABLE, _TOP_POSTS_COLUMNS)),
+            *entry_items(lang),
         ),
     )
 

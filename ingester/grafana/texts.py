@@ -29,7 +29,8 @@ STYLE: dict[str, tuple[str, int | None]] = {
     **{c: COUNT for c in (
         "posts", "replies", "repliers", "favourites", "boosts", "quotes", "mentions", "follows", "city_replies",
         "distinct_accounts", "new_accounts", "returning_accounts", "events", "dead letters", "spool depth",
-        "rate limit left", "catch-up runs", "catch-up pages", "reconnects", "previous_sessions")},
+        "rate limit left", "catch-up runs", "catch-up pages", "reconnects", "previous_sessions",
+        "page_views", "visits", "signup_clicks", "reply_clicks", "keyword_sms", "keyword_whatsapp")},
 }
 
 COLUMNS = Catalog({
@@ -51,6 +52,9 @@ COLUMNS = Catalog({
         "spool depth": "Wachtrij op schijf", "rate limit left": "API-verzoeken over", "connected": "Verbonden",
         "events": "Gebeurtenissen", "session": "Deze sessie", "previous_average": "Gemiddelde vorige sessies",
         "previous_sessions": "Vorige sessies",
+        "page_views": "Bezoeken", "visits": "Bezoeken", "signup_clicks": "Klikken op aanmelden",
+        "reply_clicks": "Klikken op reageren", "keyword_sms": "PRAATMEE per sms",
+        "keyword_whatsapp": "PRAATMEE per WhatsApp",
     },
     "en": {
         "time": "Time", "handle": "Account", "text": "Text", "answered": "Answered", "url": "Link",
@@ -70,6 +74,9 @@ COLUMNS = Catalog({
         "spool depth": "Spool depth", "rate limit left": "API requests left", "connected": "Connected",
         "events": "Events", "session": "This session", "previous_average": "Average of previous sessions",
         "previous_sessions": "Previous sessions",
+        "page_views": "Visits", "visits": "Visits", "signup_clicks": "Sign-up clicks",
+        "reply_clicks": "Reply clicks", "keyword_sms": "PRAATMEE by SMS",
+        "keyword_whatsapp": "PRAATMEE by WhatsApp",
     },
 })
 

@@ -23,6 +23,8 @@ GRANT SELECT ON kpi.engagements, kpi.posts, kpi.post_stats, kpi.activity_hourly,
                 kpi.account_daily, kpi.response_times
    TO pulse_analyst;
 GRANT SELECT ON kpi.sessions TO pulse_analyst;  -- per-session numbers (37_sessions.sql): pseudonymous
+-- The entry-route funnel (36_entry.sql): counts per day and source, nothing about anyone.
+GRANT SELECT ON kpi.entry_daily TO pulse_analyst;
 REVOKE ALL ON FUNCTION kpi.activity(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kpi.summary(timestamptz, timestamptz, text, text),
                           kpi.accounts_daily(timestamptz, timestamptz, text, text),

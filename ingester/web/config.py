@@ -1,0 +1,51 @@
+"""The web service's slice of the settings (`Settings.web()`): everything `ingester web` needs, nothing else."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from ingester.i18n import Language
+
+# A ?bron= code as printed on a poster: lower-case letters, digits and '-', at most 40 characters.
+SOURCE_CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+class WebSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "0.0.0.0"
+    port: int = 8080
+    public_url: str | None = None  # e.g. https://praatmee.amsterdam.nl (the keyword webhooks sign with it)
+    channel: str = "main"
+    title: str | None = None  # None: the catalogue's default name
+    mastodon_base_url: str | None = None
+    signup_url: str | None = None  # None: the button leads nowhere useful, so the page hides it
+    about: dict[Language, str | None] = {"nl": None, "en": None}
+    cta: dict[Language, str | None] = {"nl": None, "en": None}
+    formats: tuple[str, ...] = ("qa", "innovator_spotlight", "city_question", "other")
+    live_hours: float = 24.0
+    replies: int = 3
+    cache_seconds: float = 5.0
+    sources: tuple[str, ...] = ()  # known ?bron= codes; empty: any well-formed code up to source_cap per day
+    source_cap: int = 200
+    flush_seconds: float = 30.0
+    lookup_seconds: float = 4.0
+    timezone: str = "Europe/Amsterdam"
+    language: Language = "nl"
+
+    @field_validator("sources")
+    @classmethod
+    def _codes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in v if not SOURCE_CODE.match(c)]
+        if bad:
+            raise ValueError("codes must be lower-case letters, digits or '-' (max 40)")
+        return v
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("name at least one format")
+        return v
