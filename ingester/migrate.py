@@ -12,9 +12,11 @@ from pathlib import Path
 
 import psycopg
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
-if not SCHEMA_DIR.is_dir():  # installed as a wheel: schema ships inside the package
-    SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
+# Installed as a wheel, schema/ ships inside the package (setup.py copies it); in a checkout (editable
+# install) it is the top-level schema/ beside the package.
+SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
+if not SCHEMA_DIR.is_dir():
+    SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x5052_4154  # "PRAT": one advisory lock for every migrate run on a database

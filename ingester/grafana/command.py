@@ -94,11 +94,14 @@ def reader_login_command() -> None:
 def build_command(
     check: Annotated[bool, typer.Option(help="fail if the committed files are stale")] = False,
     engagement_share: Annotated[float, typer.Option()] = alerts.DEFAULT_ENGAGEMENT_SHARE,
+    out: Annotated[str | None, typer.Option(help="target folder (default: the checkout's grafana/provisioning, "
+                                            "else ./grafana/provisioning)")] = None,
 ) -> None:
     """Regenerate grafana/provisioning/ (same as `python -m ingester.grafana.build`)."""
     from ingester.grafana.build import main
 
     args = ["--engagement-share", str(engagement_share)] + (["--check"] if check else [])
+    args += ["--out", out] if out else []
     raise typer.Exit(main(args))
 
 
