@@ -12,18 +12,20 @@ import secrets
 import signal
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import psycopg
 import typer
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
 
-from ingester.migrate import MigrationError, migrate
+from ingester.migrate import MigrationError, connect_failure, migrate
 from ingester.runner import Service
 from ingester.service import Fatal, ServiceConfig
-from ingester.settings import ChannelSettings, SettingsError, load_settings
+from ingester.settings import ChannelSettings, Settings, SettingsError, database_settings
 from ingester.simulator import RateLimits, Scenario, SimConfig, Simulator
 
 DEMO_DATABASE = "postgresql://postgres@127.0.0.1:5432/pulse_demo"
@@ -35,14 +37,17 @@ def _ensure_database(url: str) -> None:
     params = conninfo_to_dict(url)
     name = params.get("dbname")
     try:
-        psycopg.connect(url).close()
+        psycopg.connect(url, connect_timeout=10).close()
         return
     except psycopg.OperationalError as exc:
-        if "does not exist" not in str(exc) or not name:
-            raise SettingsError(f"DATABASE_URL: cannot connect ({str(exc).strip().splitlines()[0]})") from None
+        if "does not exist" not in str(exc) or "database" not in str(exc) or not name:
+            raise MigrationError(f"DATABASE_URL: {connect_failure(exc)}") from None
     admin = make_conninfo(**{**params, "dbname": "postgres"})
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise MigrationError(f"DATABASE_URL: cannot create the database {name!r} ({connect_failure(exc)})") from None
 
 
 async def _counts(dsn: str) -> dict[str, int]:
@@ -80,6 +85,7 @@ async def _demo(dsn: str, events: int, rate: float, echo: typer.echo) -> bool:  
             reconcile_seconds=2.0,
             idle_timeout=10.0,
             metrics_port=None,
+            origin="simulated",  # the demo database says it holds simulated data (pulse.data_origin)
         )
         stop = asyncio.Event()
         service = asyncio.create_task(Service(cfg).run(stop))
@@ -114,13 +120,18 @@ def demo(
     rate: float = typer.Option(200.0, min=1.0, help="Actions per second."),
 ) -> None:
     """The main job: migrate, start the simulator and the ingester, then print what was ingested."""
-    dsn = os.environ.get("DATABASE_URL") or DEMO_DATABASE
     try:
-        _ensure_database(dsn)
-        result = migrate(dsn, timezone=os.environ.get("PULSE_TIMEZONE"))
-    except (SettingsError, MigrationError) as exc:
+        db = database_settings(**({} if os.environ.get("DATABASE_URL") else {"database_url": DEMO_DATABASE}))
+    except SettingsError as exc:
         typer.echo(f"ingester: {exc}", err=True)
         raise typer.Exit(2) from None
+    dsn = db.dsn()
+    try:
+        _ensure_database(dsn)
+        result = migrate(dsn, timezone=db.pulse_timezone, tier=db.pulse_tier)
+    except MigrationError as exc:
+        typer.echo(f"ingester: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"database: {result.tier.describe()} ({conninfo_to_dict(dsn).get('dbname')})")
     import logging
 
@@ -131,27 +142,20 @@ def demo(
         same = asyncio.run(_demo(dsn, events, rate, typer.echo))
     except Fatal as exc:
         typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(1) from None
     typer.echo("ingested = ground truth" if same else "ingested differs from the ground truth")
     raise typer.Exit(0 if same else 1)
 
 
-def run_with_simulator() -> int:
-    """`ingester run --simulate`: with no MASTODON_ACCESS_TOKEN, ingest from a built-in simulated city
-    channel that plays a slow endless session (for `docker compose up`); with a token, a normal run."""
+def run_with_simulator(settings: Settings) -> int:
+    """`ingester run --simulate` with no Mastodon server configured: ingest from a built-in simulated city
+    channel that plays a slow endless session (for `docker compose up`). The database records that it
+    holds simulated data (pulse.data_origin), so a later real run against it refuses."""
     from ingester.observability import configure_logging
     from ingester.redact import Redactor
 
-    if os.environ.get("MASTODON_ACCESS_TOKEN"):
-        return -1  # the caller runs the real service
-    try:
-        settings = load_settings(
-            mastodon_base_url="http://127.0.0.1:1", mastodon_access_token=SecretStr("simulated")
-        )
-    except SettingsError as exc:
-        print(f"ingester: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.pulse_log_format, Redactor.from_settings(settings))  # type: ignore[arg-type]
+    redactor = Redactor.from_settings(settings)
+    configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -164,16 +168,16 @@ def run_with_simulator() -> int:
                 name=settings.pulse_channel_name, base_url=sim.base_url, access_token=SecretStr(sim.token()),
                 hashtags=tuple(settings.pulse_hashtags),
             )
-            cfg = ServiceConfig.from_settings(settings)
-            cfg = ServiceConfig(**{**cfg.__dict__, "channels": (channel,)})
+            cfg = replace(ServiceConfig.from_settings_without_channels(settings), channels=(channel,),
+                          origin="simulated")
             summary = await Service(cfg, settings.retention()).run(stop)
             print(f"ingester: {summary.line()}")
 
     try:
         asyncio.run(main())
     except Fatal as exc:
-        print(f"ingester: {exc}", file=sys.stderr)
-        return 3
+        print(f"ingester: {redactor.scrub(str(exc))}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -80,9 +80,13 @@ def reader_login_command() -> None:
         cfg = load()
     except SettingsError as exc:
         raise _fail(str(exc), 2) from None
+    from ingester.migrate import connect_failure
+
     try:
         created = ensure_reader_login(cfg.database_url.get_secret_value(), cfg.pulse_grafana_db_user,
                                       cfg.pulse_grafana_db_password.get_secret_value())
+    except psycopg.OperationalError as exc:  # its text may quote the URL: say why, not what
+        raise _fail(f"reader-login: DATABASE_URL: {connect_failure(exc)}", 1) from None
     except psycopg.Error as exc:
         # message_primary never contains the password (CREATE ROLE errors name the role only)
         msg = exc.diag.message_primary or str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
