@@ -193,6 +193,16 @@ SELECT $__timeGroupAlias(h.at, '1m'), max(h.spool_depth) AS "spool depth",
  GROUP BY 1
  ORDER BY 1"""
 
+# Simulated data never passes for a real channel's (migration 014, kpi.data_origin).
+_DATA_ORIGIN = """
+SELECT CASE d.origin WHEN 'simulated' THEN 2 WHEN 'real' THEN 1 ELSE 0 END::float8 AS origin
+  FROM kpi.data_origin d"""
+
+_DATA_ORIGIN_MAP = {"mappings": [{"type": "value", "options": {
+    "2": {"text": "SIMULATED DATA — from the built-in simulator, not a real channel", "color": "red"},
+    "1": {"text": "Real channel data", "color": "green"},
+    "0": {"text": "No data yet", "color": "text"}}}]}
+
 _CONNECTED_MAP = {"mappings": [{"type": "value", "options": {
     "0": {"text": "disconnected", "color": "red"}, "1": {"text": "connected", "color": "green"}}}]}
 
@@ -205,6 +215,11 @@ HEALTH = Dashboard(
     refresh="10s",
     links_to=("praatmee-pulse",),
     items=(
+        Panel(title="Data source", kind="stat", width=24, height=3, query=Query(_DATA_ORIGIN, Frame.STAT),
+              options={**_DATA_ORIGIN_MAP, "colorMode": "background", "textMode": "value"},
+              description="Whether this database has received simulated data (ingester demo, run --simulate). "
+                          "Once it has, every KPI here mixes simulated rows: use a fresh database for a real "
+                          "channel."),
         Panel(title="Stream", kind="stat", width=6, height=4, query=Query(_CONNECTED_NOW, Frame.STAT),
               options={**_CONNECTED_MAP, "colorMode": "background"},
               description="Connected when every selected channel's latest heartbeat (last 5 min) says so."),

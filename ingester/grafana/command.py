@@ -32,6 +32,8 @@ def push_command(
     engagement_share: Annotated[float, typer.Option(help="'Engagement dropped' threshold")] = alerts.DEFAULT_ENGAGEMENT_SHARE,
     alert_email: Annotated[str | None, typer.Option(help="send alerts to these addresses (comma-separated)")] = None,
     alert_webhook: Annotated[str | None, typer.Option(help="send alerts to this webhook URL")] = None,
+    tier: Annotated[str, typer.Option(help="auto: read the tier from DATABASE_URL and set the datasource's "
+                                           "TimescaleDB flag from it; or timescaledb | postgres")] = "auto",
 ) -> None:
     """Upload the datasource, dashboards (folder "Praatmee Pulse") and alert rules; safe to repeat.
 
@@ -55,15 +57,35 @@ def push_command(
     password = os.environ.get("PULSE_GRAFANA_DB_PASSWORD", "")
     if not password:
         raise _fail("PULSE_GRAFANA_DB_PASSWORD: missing (required)", 2)
+    from ingester.grafana.tier import CHOICES, timescaledb_flag
+    from ingester.migrate import MigrationError
+    from ingester.settings import SettingsError, database_settings
+
+    if tier not in CHOICES:
+        raise _fail("--tier: must be auto, timescaledb or postgres", 2)
+    dsn = None
+    if tier == "auto":
+        if not os.environ.get("DATABASE_URL"):
+            raise _fail("DATABASE_URL: missing — grafana push reads the database tier from it "
+                        "(or pass --tier timescaledb or --tier postgres)", 2)
+        try:
+            dsn = database_settings().dsn()
+        except SettingsError as exc:
+            raise _fail(str(exc), 2) from None
+    try:
+        flag, found = timescaledb_flag(tier, dsn)
+    except MigrationError as exc:
+        raise _fail(f"grafana push: {exc}", 1) from None
     credential: str | tuple[str, str] = token if token is not None else tuple(basic_auth.split(":", 1))  # type: ignore[union-attr,assignment]
     api = GrafanaApi.from_url(url, credential=credential, timeout=30.0)
     contact = (Contact("email", alert_email) if alert_email
                else Contact("webhook", alert_webhook) if alert_webhook else None)
     try:
-        report = push(api, Connection(db_host, db_name, db_user, password, db_sslmode),
+        report = push(api, Connection(db_host, db_name, db_user, password, db_sslmode, timescaledb=flag),
                       engagement_share=engagement_share, contact=contact)
     except PushError as exc:
         raise _fail(f"grafana push: {exc}", 1) from None
+    typer.echo(f"database tier: {found}; datasource TimescaleDB flag {'on' if flag else 'off'}")
     for line in report.lines():
         typer.echo(line)
 
