@@ -15,3 +15,9 @@ SELECT
 COMMENT ON VIEW kpi.data_origin IS
   'Whether this database has received simulated data (the built-in simulator: ingester demo, run --simulate). '
   'origin = simulated | real | none; simulated wins, because one simulated row makes every KPI untrustworthy.';
+COMMENT ON COLUMN kpi.data_origin.simulated IS 'True once the built-in simulator has written into this database.';
+COMMENT ON COLUMN kpi.data_origin.simulated_since IS 'First run of the simulator against this database (NULL: never).';
+COMMENT ON COLUMN kpi.data_origin.simulated_last_run IS 'Latest run of the simulator against this database (NULL: never).';
+COMMENT ON COLUMN kpi.data_origin.real IS 'True once a real Mastodon channel has been ingested into this database.';
+COMMENT ON COLUMN kpi.data_origin.real_since IS 'First real run against this database (NULL: never).';
+COMMENT ON COLUMN kpi.data_origin.origin IS 'simulated | real | none (simulated wins: one simulated row spoils every KPI).';
