@@ -291,3 +291,17 @@ def test_the_readme_documents_the_exit_codes_the_commands_use() -> None:
     rows = dict(re.findall(r"^\| `(\d)` \| (.+?) \|$", section, re.M))
     assert set(rows) == {str(EXIT_OK), str(EXIT_FAILURE), str(EXIT_SETTINGS)}, rows
     assert "setting" in rows[str(EXIT_SETTINGS)]
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://postgres@127.0.0.1:5432/postgres",
+    "postgres://pulse:p%40ss%2Fw%3Ard%23%25@db.example:5432/pulse?sslmode=require",
+    "postgresql://pulse:pa:ss@db:5432/pulse",  # ':' after the first one belongs to the password (RFC 3986)
+    "postgresql://pulse:pw@[::1]:5432/pulse",
+    "postgresql://pulse:pw@h1:5432,h2:5433/pulse?target_session_attrs=read-write",
+    "postgresql:///pulse?host=/var/run/postgresql",
+])
+def test_well_formed_database_urls_are_accepted(url: str) -> None:
+    from ingester.dsn import dsn_problem
+
+    assert dsn_problem(url) is None
