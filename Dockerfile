@@ -12,11 +12,14 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-# Editable install: the migrate runner reads schema/ next to the package (ingester/migrate.py).
-COPY pyproject.toml README.md ./
+# Exactly what was tested: the locked dependencies (hashes checked), then the project without resolving
+# anything. The wheel carries schema/ as ingester/schema (setup.py), so nothing is read from /app after this.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
+COPY pyproject.toml setup.py MANIFEST.in README.md LICENSE ./
 COPY ingester ./ingester
 COPY schema ./schema
-RUN pip install -e . \
+RUN pip install --no-deps . \
  && useradd --system --uid 10001 --home-dir /app pulse \
  && mkdir -p /var/lib/pulse/spool && chown -R pulse /var/lib/pulse
 

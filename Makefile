@@ -3,14 +3,24 @@ VENV ?= .venv
 PY   := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install test demo bench lint dashboards
+.PHONY: install test demo bench lint dashboards lock
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exactly the tested versions (hashes checked), then the project itself without resolving anything.
+$(VENV)/.installed: pyproject.toml requirements-test.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --require-hashes -r requirements-test.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
+
+# Regenerate both locks from pyproject.toml (after adding or changing a dependency), then `make install`.
+# requirements.lock: what the service needs (the Docker image installs it); requirements-test.lock: plus [test].
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(PY) -m pip install -q uv
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra test -o requirements-test.lock
 
 # The TimescaleDB tier's test double (tools/timescale: PGlite + TimescaleDB over the wire), from the lock.
 TSDB := tools/timescale

@@ -10,6 +10,7 @@ import asyncpg
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from ingester.migrate import PRELOADS_SQL, MigrationError, connect_failure, extension_plan, preloaded_from
 from ingester.redact import Redactor
 from ingester.settings import ChannelSettings, Settings
 from ingester.sources.rest import MastodonRest, RestFatal, RestUnavailable
@@ -18,14 +19,22 @@ from ingester.sources.stream import StreamConfig
 Echo = Callable[[str], None]
 
 
-async def _check_database(dsn: str) -> tuple[bool, str]:
+async def _check_database(dsn: str, tier: str = "auto") -> tuple[bool, str]:
     try:
         conn = await asyncpg.connect(dsn, timeout=5)
     except asyncpg.InvalidPasswordError:
-        return False, "database: FAIL the password was rejected (DATABASE_URL)"
+        return False, "database: FAIL DATABASE_URL: the database rejected the user name or password — check them in the URL"
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
-        return False, f"database: FAIL cannot connect ({type(exc).__name__})"
+        return False, f"database: FAIL DATABASE_URL: {connect_failure(exc)}"
     try:
+        # The same verdict as `ingester migrate` on the TimescaleDB extension (ingester.migrate.extension_plan).
+        available = bool(await conn.fetchval("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"))
+        installed = bool(await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"))
+        preloaded = preloaded_from(await conn.fetchval(PRELOADS_SQL)) if available and not installed else None
+        try:
+            extension_plan(available=available, installed=installed, preloaded=preloaded, wanted=tier)
+        except MigrationError as exc:
+            return False, f"database: FAIL {exc}"
         ext = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
         licence = await conn.fetchval("SELECT current_setting('timescaledb.license', true)")
         server = await conn.fetchval("SHOW server_version")
@@ -45,19 +54,21 @@ async def _check_database(dsn: str) -> tuple[bool, str]:
 
 async def _check_channel(ch: ChannelSettings) -> list[tuple[bool, str]]:
     out: list[tuple[bool, str]] = []
-    rest = MastodonRest(ch.api_base, ch.access_token, max_backoff=2.0)
+    # One attempt with short timeouts: `check` answers within seconds; the service is the one that retries.
+    rest = MastodonRest(ch.api_base, ch.access_token, request_timeout=4.0, max_attempts=1)
     try:
-        me = await asyncio.wait_for(rest.verify_credentials(), timeout=15)
+        me = await asyncio.wait_for(rest.verify_credentials(), timeout=5)
         out.append((True, f"token [{ch.name}]: ok (@{me.get('acct')} on {ch.api_base})"))
     except RestFatal as exc:
         return [(False, f"token [{ch.name}]: FAIL {exc}")]
     except (RestUnavailable, asyncio.TimeoutError, OSError) as exc:
-        return [(False, f"token [{ch.name}]: FAIL server unreachable ({type(exc).__name__})")]
+        return [(False, f"token [{ch.name}]: FAIL server unreachable ({type(exc).__name__}) — check the server's "
+                        "URL (MASTODON_BASE_URL or PULSE_CHANNELS) and the network")]
     streaming = await rest.streaming_base()
     cfg = StreamConfig(streaming, ch.access_token)
     health = cfg.endpoint().replace("ws://", "http://").replace("wss://", "https://") + "/health"
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=4)) as http:
             async with http.get(health) as resp:
                 body = (await resp.text()).strip()
         good = resp.status == 200
@@ -68,7 +79,7 @@ async def _check_channel(ch: ChannelSettings) -> list[tuple[bool, str]]:
         async with websockets.connect(
             cfg.endpoint(),
             additional_headers={"Authorization": f"Bearer {ch.access_token.get_secret_value()}"},
-            open_timeout=10,
+            open_timeout=4,
         ):
             out.append((True, f"streaming token [{ch.name}]: ok (upgrade accepted at {cfg.endpoint()})"))
     except InvalidStatus as exc:
@@ -81,7 +92,7 @@ async def _check_channel(ch: ChannelSettings) -> list[tuple[bool, str]]:
 
 async def run_checks(settings: Settings, echo: Echo) -> bool:
     results = [(True, f"settings: ok ({len(settings.channels())} channel(s), timezone {settings.pulse_timezone})")]
-    results.append(await _check_database(settings.dsn()))
+    results.append(await _check_database(settings.dsn(), settings.pulse_tier))
     for ch in settings.channels():
         results.extend(await _check_channel(ch))
     redactor = Redactor.from_settings(settings)  # the same scrubber as the logs, not a second one

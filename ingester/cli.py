@@ -20,12 +20,36 @@ app = typer.Typer(
 )
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("praatmee-pulse")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ingester (praatmee-pulse) {version()}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                  help="Print the version and exit."),
+) -> None:
     """Praatmee Pulse: engagement analytics for public-sector Mastodon channels."""
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
+# Exit codes (README "Exit codes"): 0 ok, 1 a runtime failure (a server refused or is unreachable, the
+# ground truth differs), 2 a setting or usage error the operator fixes before trying again.
+EXIT_OK, EXIT_FAILURE, EXIT_SETTINGS = 0, 1, 2
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     typer.echo(f"ingester: {message}", err=True)
     raise typer.Exit(code)
 
@@ -33,33 +57,28 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @app.command()
 def migrate() -> None:
     """Apply the SQL migrations and views in schema/ (safe to run twice, or concurrently)."""
-    from ingester.migrate import MigrationError
-    from ingester.migrate import migrate as run_migrate
-
-    import os
-    from zoneinfo import ZoneInfo
-
     import psycopg
 
     from ingester.formats import FormatMapError, apply_formats, parse_formats
+    from ingester.migrate import MigrationError, connect_failure
+    from ingester.migrate import migrate as run_migrate
+    from ingester.settings import database_settings
 
     try:
-        dsn = database_url_only()
-        tz = os.environ.get("PULSE_TIMEZONE") or None
-        if tz:
-            try:
-                ZoneInfo(tz)
-            except (KeyError, ValueError):
-                raise SettingsError(f"PULSE_TIMEZONE: unknown timezone {tz!r}") from None
+        cfg = database_settings()
         try:
-            formats = parse_formats(os.environ.get("PULSE_FORMATS"))
+            formats = parse_formats(cfg.pulse_formats)
         except FormatMapError as exc:
             raise SettingsError(f"PULSE_FORMATS: {exc}") from None
-        result = run_migrate(dsn, timezone=tz)
-        with psycopg.connect(dsn) as conn:
-            apply_formats(conn, formats)  # the setting is the source of truth for the map
     except SettingsError as exc:
         fail(str(exc), 2)
+    try:
+        result = run_migrate(cfg.dsn(), timezone=cfg.pulse_timezone, tier=cfg.pulse_tier)
+        try:
+            with psycopg.connect(cfg.dsn(), connect_timeout=10) as conn:
+                apply_formats(conn, formats)  # the setting is the source of truth for the map
+        except psycopg.OperationalError as exc:
+            raise MigrationError(f"DATABASE_URL: {connect_failure(exc)}") from None
     except MigrationError as exc:
         fail(str(exc), 1)
     typer.echo(f"database tier: {result.tier.describe()}")
@@ -102,4 +121,4 @@ def main() -> None:
         app()
     except SettingsError as exc:
         typer.echo(f"ingester: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_SETTINGS)

@@ -196,6 +196,10 @@ def _output(path: Path | None) -> Iterator[BinaryIO]:
         yield fh
 
 
+class ExportUnreachable(ExportError):
+    """The database cannot be reached; `str()` says why and what to do (never the URL)."""
+
+
 def run_export(
     dsn: str, what: What | list[What], start_text: str, end_text: str, *, period: Period | None = None,
     channel: str | None = None, fmt: OutputFormat = OutputFormat.CSV, output: Path | None = None,
@@ -207,10 +211,12 @@ def run_export(
         raise ExportError("several datasets go into one file only with --format xlsx (one sheet each)")
     if dialect is not Dialect.STANDARD and fmt is not OutputFormat.CSV:
         raise ExportError(f"--dialect applies to --format csv, not {fmt.value}")
+    from ingester.migrate import connect_failure
+
     try:
-        conn = psycopg.connect(dsn, autocommit=True)
-    except psycopg.OperationalError:
-        raise ExportError("DATABASE_URL: cannot connect to the database") from None
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise ExportUnreachable(f"DATABASE_URL: {connect_failure(exc)}") from None
     with conn:
         tz_name = conn.execute("SELECT pulse.timezone()").fetchone()[0]  # type: ignore[index]
         tz = ZoneInfo(tz_name)
@@ -270,6 +276,9 @@ def export(
                    progress=sys.stderr.isatty(), dialect=dialect)
     except SettingsError as exc:
         _fail(str(exc))
+    except ExportUnreachable as exc:  # the settings are fine; the server is not (README: exit codes)
+        typer.echo(f"ingester: {exc}", err=True)
+        raise typer.Exit(1) from None
     except ExportError as exc:
         _fail(str(exc))
     except psycopg.Error as exc:

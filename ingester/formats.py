@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from typing import Any
+
 import psycopg
 
 FormatMap = tuple[tuple[str, str], ...]  # ((tag, format), ...) in precedence order
@@ -104,3 +106,13 @@ def apply_formats(conn: psycopg.Connection, mapping: FormatMap) -> None:
                 "INSERT INTO pulse.formats (tag, format, precedence) VALUES (%s, %s, %s)",
                 [(tag, fmt, i) for i, (tag, fmt) in enumerate(mapping, start=1)],
             )
+
+
+async def apply_formats_async(conn: Any, mapping: FormatMap) -> None:
+    """`apply_formats` for the service's asyncpg connection: `run` applies PULSE_FORMATS as `migrate` does."""
+    async with conn.transaction():
+        await conn.execute("DELETE FROM pulse.formats")
+        await conn.executemany(
+            "INSERT INTO pulse.formats (tag, format, precedence) VALUES ($1, $2, $3)",
+            [(tag, fmt, i) for i, (tag, fmt) in enumerate(mapping, start=1)],
+        )

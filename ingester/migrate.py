@@ -12,9 +12,11 @@ from pathlib import Path
 
 import psycopg
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
-if not SCHEMA_DIR.is_dir():  # installed as a wheel: schema ships inside the package
-    SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
+# Installed as a wheel, schema/ ships inside the package (setup.py copies it); in a checkout (editable
+# install) it is the top-level schema/ beside the package.
+SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
+if not SCHEMA_DIR.is_dir():
+    SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x5052_4154  # "PRAT": one advisory lock for every migrate run on a database
@@ -75,19 +77,64 @@ def detect_tier(conn: psycopg.Connection) -> Tier:
     return Tier("timescale" if licence == "timescale" else "apache", server, row[0])
 
 
-def _ensure_extension(conn: psycopg.Connection) -> None:
+PRELOAD_FIX = (
+    "add shared_preload_libraries = 'timescaledb' to postgresql.conf and restart PostgreSQL, "
+    "or set PULSE_TIER=postgres to use plain PostgreSQL"
+)
+
+
+def extension_plan(*, available: bool, installed: bool, preloaded: bool | None, wanted: str = "auto") -> bool:
+    """Whether to CREATE EXTENSION timescaledb (pure). Raises MigrationError, one line with the fix, when
+    the server cannot give the tier asked for. `wanted` is PULSE_TIER: auto | timescaledb | postgres."""
+    if installed or wanted == "postgres":
+        return False
+    if not available:
+        if wanted == "timescaledb":
+            raise MigrationError(
+                "PULSE_TIER=timescaledb but this PostgreSQL server has no TimescaleDB extension — "
+                "install TimescaleDB on the server, or set PULSE_TIER=postgres (or auto)"
+            )
+        return False
+    if preloaded is False:  # None: this role may not read the setting; CREATE EXTENSION will tell
+        # CREATE EXTENSION would end the session with a FATAL: say so before trying.
+        raise MigrationError(f"TimescaleDB is installed on the server but not preloaded — {PRELOAD_FIX}")
+    return True
+
+
+PRELOADS_SQL = "SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'"
+
+
+def preloaded_from(setting: str | None) -> bool | None:
+    """Is timescaledb in shared_preload_libraries? None when the role may not read the setting
+    (pg_settings hides it from roles without pg_read_all_settings)."""
+    if setting is None:
+        return None
+    return "timescaledb" in {lib.strip().strip('"') for lib in setting.split(",")}
+
+
+def _preloaded(conn: psycopg.Connection) -> bool | None:
+    row = conn.execute(PRELOADS_SQL).fetchone()
+    return preloaded_from(row[0] if row else None)
+
+
+def _ensure_extension(conn: psycopg.Connection, wanted: str = "auto") -> None:
     available = conn.execute(
         "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).fetchone()
-    installed = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-    if available and not installed:
-        try:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        except psycopg.Error as exc:
-            # Not preloaded or no privilege: carry on as plain PostgreSQL, but say so.
-            raise MigrationError(
-                f"TimescaleDB is available but could not be enabled: {exc.diag.message_primary}"
-            ) from None
+    ).fetchone() is not None
+    installed = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone() is not None
+    preloaded = _preloaded(conn) if available and not installed else None
+    if not extension_plan(available=available, installed=installed, preloaded=preloaded, wanted=wanted):
+        return
+    try:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    except psycopg.Error as exc:
+        message = exc.diag.message_primary or ""
+        if "preload" in message or conn.closed:
+            raise MigrationError(f"TimescaleDB is installed on the server but not preloaded — {PRELOAD_FIX}") from None
+        raise MigrationError(
+            f"TimescaleDB is available but could not be enabled ({message or type(exc).__name__}) — "
+            "run `ingester migrate` as a role allowed to CREATE EXTENSION, or set PULSE_TIER=postgres"
+        ) from None
 
 
 def _run_file(conn: psycopg.Connection, path: Path, text: str) -> None:
@@ -98,17 +145,26 @@ def _run_file(conn: psycopg.Connection, path: Path, text: str) -> None:
         raise MigrationError(f"{path.name}: {exc.diag.message_primary}{where}") from None
 
 
-def migrate(dsn: str, *, timezone: str | None = None, schema_dir: Path = SCHEMA_DIR) -> MigrateResult:
-    """Apply pending migrations and all view files; return the tier and what was applied."""
+def migrate(
+    dsn: str, *, timezone: str | None = None, schema_dir: Path = SCHEMA_DIR, tier: str = "auto"
+) -> MigrateResult:
+    """Apply pending migrations and all view files; return the tier and what was applied.
+
+    `tier` is PULSE_TIER: auto (TimescaleDB when the server has it), timescaledb or postgres."""
+    from ingester.dsn import dsn_problem
+
+    problem = dsn_problem(dsn)
+    if problem:
+        raise MigrationError(f"DATABASE_URL: {problem}")
     try:
-        conn = psycopg.connect(dsn, autocommit=True)
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
-        raise MigrationError(f"DATABASE_URL: cannot connect ({_first_line(exc)})") from None
+        raise MigrationError(f"DATABASE_URL: {connect_failure(exc)}") from None
     with conn:
         conn.execute("SET client_min_messages = warning")
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
-            _ensure_extension(conn)
+            _ensure_extension(conn, tier)
             conn.execute("CREATE SCHEMA IF NOT EXISTS pulse")
             conn.execute(
                 """CREATE TABLE IF NOT EXISTS pulse.schema_migrations (
@@ -151,9 +207,39 @@ def migrate(dsn: str, *, timezone: str | None = None, schema_dir: Path = SCHEMA_
                     _run_file(conn, path, path.read_text(encoding="utf-8"))
             return MigrateResult(detect_tier(conn), applied, [p.name for p in views])
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+            if not conn.closed:  # a FATAL ended the session (and its lock): do not hide the cause
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def connect_failure(exc: BaseException) -> str:
+    """Why a connection failed and what to do, in words that never carry the URL or its password.
+
+    libpq's message names the host (and may echo parts of a malformed URL), so it is matched, not shown.
+    """
+    import socket
+
+    text = str(exc)
+    low = text.lower()
+    if isinstance(exc, socket.gaierror) or "temporary failure in name resolution" in low:
+        return "the host name cannot be resolved — check the host in the URL"
+    if isinstance(exc, ConnectionRefusedError) or "connect call failed" in low:
+        return "the server refused the connection — check the host and port, and that PostgreSQL is running"
+    if isinstance(exc, TimeoutError):
+        return "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+    if "password authentication failed" in low or "no password supplied" in low:
+        return "the database rejected the user name or password — check them in the URL"
+    if "does not exist" in low and "database" in low:
+        return "the database does not exist — create it (createdb) or fix its name in the URL"
+    if "does not exist" in low and "role" in low:
+        return "the user does not exist on the server — create the role or fix the user name in the URL"
+    if "could not translate host name" in low or "failed to resolve" in low or "name or service not known" in low:
+        return "the host name cannot be resolved — check the host in the URL"
+    if "timeout" in low or "timed out" in low:
+        return "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+    if "connection refused" in low or "could not connect" in low or "connection failed" in low:
+        return "the server refused the connection — check the host and port, and that PostgreSQL is running"
+    if "ssl" in low:
+        return "the TLS handshake failed — check sslmode in the URL"
+    if "pg_hba.conf" in low:
+        return "the server does not allow this client (pg_hba.conf) — ask the database administrator"
+    return f"cannot connect ({type(exc).__name__}) — check the URL and that PostgreSQL is running"

@@ -209,6 +209,7 @@ class Metrics:
         self._catching_up: dict[str, bool] = {}
         self._db_last_ok: float | None = None
         self._newest: dict[str, float] = {}
+        self._waiting: str | None = None  # why the service has not started yet (e.g. no database)
 
         ch = ("channel",)
         self.events = Counter("pulse_events", "Normalised events written.", ("channel", "kind"), registry=r)
@@ -299,7 +300,13 @@ class Metrics:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def set_waiting(self, reason: str | None) -> None:
+        """While set, /healthz answers 503 with this reason (the service waits for what it needs)."""
+        self._waiting = reason
+
     def health(self) -> HealthState:
+        if self._waiting is not None:
+            return HealthState(False, (self._waiting,), {"uptime_seconds": round(self._clock() - self.started_at, 3)})
         return assess(
             now=self._clock(),
             started_at=self.started_at,

@@ -10,8 +10,9 @@ import asyncio
 import gc
 import hashlib
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import structlog
@@ -44,11 +45,17 @@ class Summary:
         )
 
 
-async def connect_pool(dsn: str, *, attempts: int | None = None) -> asyncpg.Pool:
+async def connect_pool(
+    dsn: str, *, attempts: int | None = None, on_retry: Callable[[str], None] | None = None
+) -> asyncpg.Pool:
     """Open the pool, waiting for the database with backoff (it may start after us, as in compose)."""
 
     def _log(state: object) -> None:
-        log.warning("database unreachable, retrying", attempt=getattr(state, "attempt_number", None))
+        outcome = getattr(state, "outcome", None)
+        error = type(outcome.exception()).__name__ if outcome is not None and outcome.failed else "unknown"
+        log.warning("database unreachable, retrying", attempt=getattr(state, "attempt_number", None), error=error)
+        if on_retry is not None:
+            on_retry(f"waiting for the database (DATABASE_URL): unreachable ({error}), retrying")
 
     retrying = AsyncRetrying(
         retry=retry_if_exception_type((OSError, asyncpg.CannotConnectNowError, asyncio.TimeoutError)),
@@ -70,6 +77,28 @@ async def connect_pool(dsn: str, *, attempts: int | None = None) -> asyncpg.Pool
                 raise
             return pool
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+SIMULATED_HINT = (
+    "point DATABASE_URL at a fresh database for the real channel, "
+    "or set PULSE_ACCEPT_SIMULATED_DATA=true to mix them knowingly"
+)
+
+
+async def check_origin(conn: asyncpg.Connection, origin: str, accept_mixed: bool) -> None:
+    """Record where this run's data comes from (migration 014); refuse to mix simulated and real data."""
+    other = "real" if origin == "simulated" else "simulated"
+    if not accept_mixed and await conn.fetchval("SELECT 1 FROM pulse.data_origin WHERE origin = $1", other):
+        if other == "simulated":
+            raise Fatal("DATABASE_URL: this database has received simulated data (ingester demo or run --simulate) "
+                        f"— {SIMULATED_HINT}")
+        raise Fatal("DATABASE_URL: this database holds a real channel's data; the simulator will not write into it "
+                    "— use another database for the simulator, or set PULSE_ACCEPT_SIMULATED_DATA=true")
+    await conn.execute(
+        """INSERT INTO pulse.data_origin (origin) VALUES ($1)
+           ON CONFLICT (origin) DO UPDATE SET last_at = now(), runs = pulse.data_origin.runs + 1""",
+        origin,
+    )
 
 
 def tune_gc() -> None:
@@ -96,8 +125,24 @@ class Service:
 
     async def run(self, stop: asyncio.Event) -> Summary:
         """Run until `stop` is set; raise Fatal for a cause no retry can fix."""
+        web = None
+        if self.cfg.metrics_port is not None:
+            # First of all: /healthz answers (503 with the reason) while the service waits for the database.
+            try:
+                web = await serve_metrics(self.metrics, self.cfg.metrics_port)
+            except OSError as exc:
+                raise Fatal(f"{exc.strerror} — choose a free port in PULSE_METRICS_PORT, or stop the process "
+                            "that listens there") from None
+        try:
+            return await self._run(stop)
+        finally:
+            if web is not None:
+                await web.cleanup()
+
+    async def _run(self, stop: asyncio.Event) -> Summary:
+        self.metrics.set_waiting("waiting for the database (DATABASE_URL)")
         # Waiting for the database retries forever (it may start after us); a stop must still end it.
-        connecting = asyncio.ensure_future(connect_pool(self.cfg.dsn))
+        connecting = asyncio.ensure_future(connect_pool(self.cfg.dsn, on_retry=self.metrics.set_waiting))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -108,13 +153,14 @@ class Service:
         try:
             pool = connecting.result()
         except asyncpg.InvalidPasswordError:
-            raise Fatal("DATABASE_URL: the database rejected the password") from None
+            raise Fatal("DATABASE_URL: the database rejected the user name or password — check them in the URL") from None
         except asyncpg.InvalidCatalogNameError:
-            raise Fatal("DATABASE_URL: the database does not exist (run `ingester migrate` against an existing database)") from None
-        web = None
+            raise Fatal("DATABASE_URL: the database does not exist — create it, then run `ingester migrate`") from None
+        except asyncpg.InvalidAuthorizationSpecificationError:
+            raise Fatal("DATABASE_URL: the server does not accept this user — check the user name in the URL") from None
+        self.metrics.set_waiting(None)
         try:
-            if self.cfg.metrics_port is not None:
-                web = await serve_metrics(self.metrics, self.cfg.metrics_port)
+            await self._prepare_database(pool)
             sink = Sink(pool)
             spool = Spool(
                 max(self.cfg.batch_size * 20, 10_000),
@@ -173,9 +219,20 @@ class Service:
                 await self._close(batcher, batch_task, spool)
             return self.summary()
         finally:
-            if web is not None:
-                await web.cleanup()
             await pool.close()
+
+    async def _prepare_database(self, pool: asyncpg.Pool) -> None:
+        """Before the first event: the schema is there, simulated data is not mixed with real data, and
+        the format map is the one PULSE_FORMATS says (as `migrate` applies it)."""
+        from ingester.formats import apply_formats_async
+
+        async with pool.acquire() as conn:
+            if not await conn.fetchval("SELECT to_regclass('pulse.schema_migrations') IS NOT NULL"):
+                raise Fatal("DATABASE_URL: the database is not migrated — run `ingester migrate` first")
+            if self.cfg.origin is not None:
+                await check_origin(conn, self.cfg.origin, self.cfg.accept_simulated_data)
+            if self.cfg.formats is not None:
+                await apply_formats_async(conn, self.cfg.formats)
 
     def _spool_path(self) -> Path | None:
         if self.cfg.spool_dir is None:

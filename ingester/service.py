@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -63,12 +63,23 @@ class ServiceConfig:
     spool_dir: Path | None = None  # None: memory only
     spool_bytes: int = 256 * 2**20
     close_timeout: float = 20.0
+    # Where the data comes from ('real' | 'simulated'), recorded in pulse.data_origin; None: not checked.
+    origin: str | None = None
+    accept_simulated_data: bool = False
+    formats: tuple[tuple[str, str], ...] | None = None  # PULSE_FORMATS, applied at start; None: leave as is
 
     @classmethod
     def from_settings(cls, s: Settings) -> ServiceConfig:
+        return replace(cls.from_settings_without_channels(s), channels=tuple(s.channels()))
+
+    @classmethod
+    def from_settings_without_channels(cls, s: Settings) -> ServiceConfig:
+        """Everything but the channels (the simulator brings its own)."""
+        from ingester.formats import parse_formats
+
         return cls(
             dsn=s.dsn(),
-            channels=tuple(s.channels()),
+            channels=(),
             salt=s.pulse_account_salt,
             batch_size=s.pulse_batch_size,
             batch_max_age=s.pulse_batch_max_age_ms / 1000,
@@ -78,6 +89,9 @@ class ServiceConfig:
             metrics_port=s.pulse_metrics_port,
             spool_dir=None if s.pulse_spool_max_mb == 0 else (s.pulse_spool_dir or Path(tempfile.gettempdir()) / "praatmee-pulse"),
             spool_bytes=s.pulse_spool_max_mb * 2**20,
+            origin="real",
+            accept_simulated_data=s.pulse_accept_simulated_data,
+            formats=tuple(parse_formats(s.pulse_formats)),
         )
 
 

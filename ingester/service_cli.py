@@ -17,11 +17,16 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _settings() -> Settings:
+def _settings(*, simulate: bool = False) -> Settings:
+    """Every setting checked at once; with `simulate`, a missing channel is fine (the simulator plays one)."""
     try:
-        settings = load_settings()
-        settings.channels()  # validates the channel variables too
-        settings.report_delivery()  # and the weekly report's mail settings
+        if simulate:
+            settings = load_settings()
+            if not settings.simulating():
+                settings.channels()  # a server without a token is an error, never a silent simulation
+        else:
+            settings = load_settings(require_channels=True)
+        settings.report_delivery()  # the weekly report's mail settings, checked before anything starts
         return settings
     except SettingsError as exc:
         _fail(str(exc), 2)
@@ -40,7 +45,15 @@ def run(
     simulate: bool = typer.Option(
         False,
         "--simulate",
-        help="When no MASTODON_ACCESS_TOKEN is set, start the built-in simulator and ingest from it (demo stacks).",
+        help="When no Mastodon server is configured at all (no MASTODON_BASE_URL, MASTODON_ACCESS_TOKEN or "
+        "PULSE_CHANNELS), start the built-in simulator and ingest from it (demo stacks). The database records "
+        "that it holds simulated data.",
+    ),
+    accept_simulated_data: bool = typer.Option(
+        False,
+        "--accept-simulated-data",
+        help="Write real data into a database that has received simulated data (same as "
+        "PULSE_ACCEPT_SIMULATED_DATA=true; not advised).",
     ),
 ) -> None:
     """Run the ingester in the foreground until SIGTERM/SIGINT (then flush, save cursors, exit 0)."""
@@ -49,13 +62,13 @@ def run(
     from ingester.runner import Service, tune_gc
     from ingester.service import Fatal, ServiceConfig
 
-    if simulate:
+    settings = _settings(simulate=simulate)
+    if accept_simulated_data:
+        settings = settings.model_copy(update={"pulse_accept_simulated_data": True})
+    if simulate and settings.simulating():
         from ingester.demo import run_with_simulator
 
-        code = run_with_simulator()
-        if code >= 0:
-            sys.exit(code)
-    settings = _settings()
+        sys.exit(run_with_simulator(settings))
     redactor = Redactor.from_settings(settings)
     configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
     cfg = ServiceConfig.from_settings(settings)
@@ -63,7 +76,7 @@ def run(
     try:
         summary = asyncio.run(_until_signal(Service(cfg, settings.retention(), settings.report_delivery()).run))
     except Fatal as exc:
-        _fail(redactor.scrub(str(exc)), 3)
+        _fail(redactor.scrub(str(exc)), 1)
     typer.echo(f"ingester: {summary.line()}")  # type: ignore[attr-defined]
 
 

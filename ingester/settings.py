@@ -11,7 +11,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -31,11 +31,23 @@ if TYPE_CHECKING:  # the slices' own modules import settings-free code only; imp
     from ingester.keyword.config import KeywordSettings
     from ingester.qr.poster import PosterSettings
 
+Tier = Literal["auto", "timescaledb", "postgres"]  # PULSE_TIER
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 class SettingsError(Exception):
-    """A setting is missing or invalid. `str()` is one line naming the variable."""
+    """One or more settings are missing or invalid; every problem is one line naming its variable.
+
+    All problems are reported at once, one line each. `str()` joins them so that the usual
+    `print(f"ingester: {exc}")` prints every line with the `ingester: ` prefix.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        self.problems: tuple[str, ...] = tuple(dict.fromkeys(problems)) or ("SETTINGS: invalid",)
+        super().__init__("\ningester: ".join(self.problems))
+
+    def lines(self) -> list[str]:
+        return [f"ingester: {p}" for p in self.problems]
 
 
 def _split_tags(value: Any) -> list[str]:
@@ -69,9 +81,21 @@ class ChannelSettings(BaseModel):
     def _tags(cls, v: Any) -> tuple[str, ...]:
         return tuple(_split_tags(v))
 
+    @field_validator("base_url")
+    @classmethod
+    def _no_userinfo(cls, v: AnyHttpUrl) -> AnyHttpUrl:
+        return _server_url(v)
+
     @property
     def api_base(self) -> str:
         return str(self.base_url).rstrip("/")
+
+
+def _server_url(v: AnyHttpUrl) -> AnyHttpUrl:
+    # A Mastodon server URL never carries credentials; one that does would print them in every log line.
+    if v.username or v.password:
+        raise ValueError("must not hold a user name or password — put the token in the access token setting")
+    return v
 
 
 class SinkSettings(BaseModel):
@@ -221,6 +245,26 @@ class Settings(BaseSettings):
     pulse_web_source_cap: int = Field(default=200, ge=1, le=10_000, description="Distinct ?bron= codes counted per day")
     pulse_web_flush_seconds: float = Field(default=30.0, gt=0, le=3600, description="Counters written this often")
     pulse_web_lookup_seconds: float = Field(default=4.0, gt=0, le=30, description="Time limit of a WebFinger look-up")
+    # -- front door: database tier, simulated data -------------------------------------------
+    pulse_tier: Tier = Field(
+        default="auto",
+        description="auto: TimescaleDB when the server has it, else plain PostgreSQL; or choose explicitly",
+    )
+    pulse_accept_simulated_data: bool = Field(
+        default=False,
+        description="Let a real `run` write into a database that has received simulated data (not advised)",
+    )
+
+    @field_validator("pulse_formats")
+    @classmethod
+    def _formats(cls, v: str | None) -> str | None:
+        from ingester.formats import FormatMapError, parse_formats
+
+        try:
+            parse_formats(v)
+        except FormatMapError as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
     @field_validator("pulse_hashtags", mode="before")
     @classmethod
@@ -265,9 +309,17 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _dsn(cls, v: SecretStr) -> SecretStr:
-        if not v.get_secret_value().startswith(("postgres://", "postgresql://")):
-            raise ValueError("must start with postgresql://")
+        from ingester.dsn import dsn_problem
+
+        problem = dsn_problem(v.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return v
+
+    @field_validator("mastodon_base_url")
+    @classmethod
+    def _base_url(cls, v: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        return None if v is None else _server_url(v)
 
     # -- slices handed to the parts -------------------------------------------------------
 
@@ -275,9 +327,12 @@ class Settings(BaseSettings):
         out: list[ChannelSettings] = []
         if self.mastodon_base_url is not None or self.mastodon_access_token is not None:
             if self.mastodon_base_url is None:
-                raise SettingsError("MASTODON_BASE_URL: missing (MASTODON_ACCESS_TOKEN is set)")
+                raise SettingsError("MASTODON_BASE_URL: missing (MASTODON_ACCESS_TOKEN is set) — set the server's URL")
             if self.mastodon_access_token is None:
-                raise SettingsError("MASTODON_ACCESS_TOKEN: missing (MASTODON_BASE_URL is set)")
+                raise SettingsError(
+                    "MASTODON_ACCESS_TOKEN: missing (MASTODON_BASE_URL is set) — set the channel's token, "
+                    "or unset MASTODON_BASE_URL to play the simulator with --simulate"
+                )
             try:
                 out.append(
                     ChannelSettings(
@@ -294,8 +349,7 @@ class Settings(BaseSettings):
             out.append(ch.model_copy(update={"hashtags": tags}))
         if not out:
             raise SettingsError(
-                "MASTODON_ACCESS_TOKEN: missing (set MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, "
-                "or PULSE_CHANNELS)"
+                "MASTODON_ACCESS_TOKEN: missing — set MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, or PULSE_CHANNELS"
             )
         names = [c.name for c in out]
         if len(set(names)) != len(names):
@@ -395,29 +449,99 @@ class Settings(BaseSettings):
             )
         except ValidationError as exc:
             raise SettingsError(f"PULSE_WEB_{_describe(exc)}") from None
+    def simulating(self) -> bool:
+        """No Mastodon server configured at all: the only case in which `--simulate` plays the simulator."""
+        return self.mastodon_base_url is None and self.mastodon_access_token is None and not self.pulse_channels
 
     def dsn(self) -> str:
         return self.database_url.get_secret_value()
 
 
-def _describe(exc: ValidationError) -> str:
-    err = exc.errors()[0]
+def _describe_one(err: Any) -> str:
     loc = [str(p) for p in err.get("loc", ())]
     var = loc[0].upper() if loc else "SETTINGS"
-    msg = err.get("msg", "invalid")
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     if err.get("type") == "missing":
         return f"{var}: missing (required)"
     detail = "".join(f"[{p}]" for p in loc[1:])
     # Never echo the offending value: it may be a secret.
-    return f"{var}{detail}: {msg.removeprefix('Value error, ')}"
+    return f"{var}{detail}: {msg}"
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build settings from the environment; raise `SettingsError` with one readable line."""
+def describe_errors(exc: ValidationError) -> list[str]:
+    """Every problem of a validation, one line each, naming the variable and never the value."""
+    return [_describe_one(err) for err in exc.errors(include_input=False, include_url=False)]
+
+
+def _describe(exc: ValidationError) -> str:
+    return describe_errors(exc)[0]
+
+
+class _ChannelPresence(BaseSettings):
+    """Which channel variables are set at all (raw text, unvalidated): lets a run that fails on another
+    setting still say, in the same report, that the channel is incomplete."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True)
+    mastodon_base_url: str | None = None
+    mastodon_access_token: str | None = None
+    pulse_channels: str | None = None
+
+
+def _channel_presence_problems() -> list[str]:
+    raw = _ChannelPresence()
+    if raw.pulse_channels:
+        return []
+    if raw.mastodon_base_url and not raw.mastodon_access_token:
+        return ["MASTODON_ACCESS_TOKEN: missing (MASTODON_BASE_URL is set) — set the channel's token"]
+    if raw.mastodon_access_token and not raw.mastodon_base_url:
+        return ["MASTODON_BASE_URL: missing (MASTODON_ACCESS_TOKEN is set) — set the server's URL"]
+    if not raw.mastodon_base_url and not raw.mastodon_access_token:
+        return ["MASTODON_ACCESS_TOKEN: missing — set MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, or PULSE_CHANNELS"]
+    return []
+
+
+def load_settings(*, require_channels: bool = False, **overrides: Any) -> Settings:
+    """Build settings from the environment; raise `SettingsError` naming every problem at once."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        problems = describe_errors(exc)
+        if require_channels and not any(p.startswith(("MASTODON_", "PULSE_CHANNEL")) for p in problems):
+            problems += _channel_presence_problems()
+        raise SettingsError(*problems) from None
+    if require_channels:
+        settings.channels()
+    return settings
+
+
+class DatabaseSettings(BaseSettings):
+    """What the commands that need only the database read (migrate, export, demo)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True)
+    database_url: SecretStr
+    pulse_tier: Tier = "auto"
+    pulse_timezone: str | None = None
+    pulse_formats: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _dsn(cls, v: SecretStr) -> SecretStr:
+        return Settings._dsn(v)  # type: ignore[operator]  # the same rule as the service's
+
+    @field_validator("pulse_timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return None if v is None else Settings._tz(v)  # type: ignore[operator]
+
+    def dsn(self) -> str:
+        return self.database_url.get_secret_value()
+
+
+def database_settings(**overrides: Any) -> DatabaseSettings:
+    try:
+        return DatabaseSettings(**overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError(*describe_errors(exc)) from None
 
 
 def database_url_only() -> str:
@@ -482,3 +606,4 @@ def load_web_settings(**overrides: Any) -> Settings:
         return _WebOnly(**overrides)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+    return database_settings().dsn()

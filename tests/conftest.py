@@ -22,6 +22,33 @@ from ingester.migrate import migrate
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 MASTODON = SHARED / "mastodon"
+DATA = Path(__file__).resolve().parent / "data"  # what the suite needs besides the corpus, held here
+
+# The recorded Mastodon corpus stays outside the repository (beside the development checkout and in CI).
+# Tests that read it run whenever it is there and are skipped, with this reason, when it is not;
+# `.ci/run` sets PULSE_REQUIRE_CORPUS=1, which turns its absence into a failure.
+CORPUS_REQUIRED = os.environ.get("PULSE_REQUIRE_CORPUS", "") not in ("", "0")
+CORPUS_ABSENT = "the recorded Mastodon corpus ../shared/mastodon is not beside this checkout"
+corpus = pytest.mark.corpus  # a test that reads the corpus
+
+
+def require_corpus() -> None:
+    """Call at the top of a module whose module-level code reads the corpus."""
+    if not MASTODON.is_dir():
+        pytest.skip(CORPUS_ABSENT, allow_module_level=True)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if CORPUS_REQUIRED and not MASTODON.is_dir():
+        pytest.exit(f"{CORPUS_ABSENT}, and PULSE_REQUIRE_CORPUS=1 requires it", returncode=1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if MASTODON.is_dir():
+        return
+    for item in items:
+        if item.get_closest_marker("corpus"):
+            item.add_marker(pytest.mark.skip(reason=CORPUS_ABSENT))
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_SALT = "test-salt-placeholder-1"
@@ -63,7 +90,8 @@ def template_db() -> Iterator[str]:
     name = f"pulse_tpl_{uuid.uuid4().hex[:10]}"
     _create_db(name)
     try:
-        migrate(_dsn_url(name))
+        # PULSE_TIER=postgres lets the suite run on a server whose TimescaleDB is installed but not preloaded.
+        migrate(_dsn_url(name), tier=os.environ.get("PULSE_TIER", "auto"))
         yield name
     finally:
         _drop_db(name)

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-from conftest import ROOT, SHARED
+from conftest import DATA, ROOT
 
 from ingester.grafana.login import ReaderLoginSettings
 from ingester.settings import Settings
@@ -30,7 +30,7 @@ def env_of(service: str) -> dict[str, Any]:
 
 
 def test_compose_file_is_valid_against_the_compose_specification() -> None:
-    schema = json.loads((SHARED / "schemas" / "compose-spec.json").read_text())
+    schema = json.loads((DATA / "compose-spec.json").read_text())
     jsonschema.Draft7Validator(schema).validate(compose())  # the spec declares draft-07
 
 

@@ -16,7 +16,9 @@ from ingester.frames import (
     decode_error_body,
     decode_ws_frame,
 )
-from tests.conftest import MASTODON
+from tests.conftest import MASTODON, require_corpus
+
+require_corpus()  # golden inputs are the recorded payloads
 
 STREAMING = MASTODON / "streaming"
 WS_EVENTS = STREAMING / "websocket" / "events"

@@ -158,9 +158,12 @@ def grafana() -> Iterator[tuple[FakeGrafana, str]]:
         server.server_close()
 
 
-def push(url: str, *extra: str, token: str = TOKEN, password: str = DB_PASSWORD, language: str = "en") -> Any:
-    env = {"GRAFANA_TOKEN": token, "PULSE_GRAFANA_DB_PASSWORD": password, "PULSE_LANGUAGE": language}
-    return CliRunner().invoke(app, ["grafana", "push", "--url", url, "--db-host", "db.example:5432", *extra], env=env)
+def push(url: str, *extra: str, token: str = TOKEN, password: str = DB_PASSWORD, language: str = "en",
+         tier: str | None = "timescaledb", database_url: str | None = None) -> Any:
+    env = {"GRAFANA_TOKEN": token, "PULSE_GRAFANA_DB_PASSWORD": password, "PULSE_LANGUAGE": language,
+           "DATABASE_URL": database_url}
+    args = ["grafana", "push", "--url", url, "--db-host", "db.example:5432", *extra]
+    return CliRunner().invoke(app, args + (["--tier", tier] if tier else []), env=env)
 
 
 def test_first_push_creates_datasource_folder_dashboards_and_rules(grafana: tuple[FakeGrafana, str]) -> None:
@@ -175,6 +178,23 @@ def test_first_push_creates_datasource_folder_dashboards_and_rules(grafana: tupl
     ds = fake.datasources["pulse-pg"]
     assert ds["jsonData"]["timescaledb"] is True and ds["secureJsonData"]["password"] == DB_PASSWORD
     assert result.output.count("created") == 1 + 1 + 4 + 4
+
+
+def test_on_plain_postgresql_push_turns_the_datasource_timescaledb_flag_off(
+    grafana: tuple[FakeGrafana, str], database_url: str
+) -> None:
+    fake, url = grafana
+    result = push(url, tier=None, database_url=database_url)  # auto: the tier is read from DATABASE_URL
+    assert result.exit_code == 0, result.output
+    assert fake.datasources["pulse-pg"]["jsonData"]["timescaledb"] is False
+    assert "database tier: plain PostgreSQL" in result.output and "TimescaleDB flag off" in result.output
+
+
+def test_push_without_a_tier_or_database_url_says_what_to_do(grafana: tuple[FakeGrafana, str]) -> None:
+    fake, url = grafana
+    result = push(url, tier=None)
+    assert result.exit_code == 2 and "DATABASE_URL: missing — grafana push reads the database tier" in result.output
+    assert fake.log == []
 
 
 def test_second_push_updates_everything_and_duplicates_nothing(grafana: tuple[FakeGrafana, str]) -> None:

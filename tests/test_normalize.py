@@ -32,7 +32,9 @@ from ingester.normalize import (
     normalize_status,
     normalize_stream,
 )
-from tests.conftest import MASTODON, TEST_SALT
+from tests.conftest import MASTODON, require_corpus, TEST_SALT
+
+require_corpus()  # golden inputs are the recorded payloads
 
 ENTITIES = MASTODON / "entities"
 WS_EVENTS = MASTODON / "streaming" / "websocket" / "events"

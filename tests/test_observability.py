@@ -16,7 +16,7 @@ import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import MASTODON
+from conftest import MASTODON, corpus
 from ingester.observability import HealthState, Metrics, bound_port, configure_logging, serve_metrics
 from ingester.redact import MASK, Redactor, password_of
 from ingester.settings import Settings
@@ -45,6 +45,7 @@ def test_a_bearer_header_is_masked_even_for_a_token_nobody_declared() -> None:
     assert "UNKNOWN" not in out and out == f"Authorization: Bearer {MASK} sent"
 
 
+@corpus
 def test_the_legacy_access_token_query_parameter_is_masked() -> None:
     # The real connect URL list in shared/mastodon shows the legacy `?access_token=` form.
     lines = (MASTODON / "streaming" / "websocket" / "client" / "connect-urls.txt").read_text().splitlines()

@@ -13,12 +13,22 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from conftest import MASTODON
 from ingester.retention import RetentionSettings, retention_loop, run_retention
 from tcpproxy import TcpProxy  # tests/ is on sys.path (rootdir conftest, no __init__.py)
 
 NOW = datetime.now(timezone.utc)
-REPLY = json.loads((MASTODON / "entities" / "status-reply.json").read_text(encoding="utf-8"))
+# The fields the retention policy touches, as in the recorded reply (../shared/mastodon/entities/status-reply.json).
+REPLY = {
+    "id": "117020583258292382",
+    "created_at": "2026-08-01T13:53:15.910Z",
+    "in_reply_to_id": "117020583245459824",
+    "in_reply_to_account_id": "117020566092212359",
+    "url": "http://localhost:3000/@admin/117020583258292382",
+    "content": '<p><span class="h-card" translate="no"><a href="http://localhost:3000/@mastodonpy_test_2" '
+               'class="u-url mention">@<span>mastodonpy_test_2</span></a></span> same!</p>',
+    "language": "en",
+    "visibility": "public",
+}
 ACTIONS = ["reply_text_purged", "other_statuses_deleted", "dead_letters_deleted", "heartbeats_deleted"]
 
 

@@ -13,7 +13,7 @@ import pytest
 from mastodon import Mastodon, MastodonRatelimitError
 
 from ingester.simulator import RateLimits, Scenario, SimConfig, Simulator, TokenSpec
-from tests.conftest import MASTODON
+from tests.conftest import MASTODON, corpus
 
 ENTITIES = MASTODON / "entities"
 
@@ -53,6 +53,7 @@ def mention_burst(sim: Simulator, n: int) -> list[str]:
     return [x.id for x in world.notifications[before:]]
 
 
+@corpus
 async def test_instance_v2_points_clients_to_a_separate_streaming_host(sim: Simulator) -> None:
     status, _, body = await get(sim, "/api/v2/instance", token=None)
     real = load("instance-v2-local.json")
@@ -70,6 +71,7 @@ async def test_streaming_on_the_web_host_redirects_permanently_to_the_streaming_
     assert headers["Location"] == sim.streaming_http_url + "/api/v1/streaming?stream=user"
 
 
+@corpus
 async def test_verify_credentials_returns_the_channel_as_a_credential_account(sim: Simulator) -> None:
     me = await asyncio.to_thread(lambda: client(sim).account_verify_credentials())
     assert me["acct"] == "gemeenteamsterdam" and me["id"] == sim.channel_ids["main"]
@@ -95,6 +97,7 @@ async def test_a_token_is_only_read_from_the_authorization_header(sim: Simulator
     assert status == 401
 
 
+@corpus
 async def test_notifications_have_the_shape_of_the_real_v1_payload(sim: Simulator) -> None:
     mention_burst(sim, 1)
     _, _, page = await get(sim, "/api/v1/notifications")
@@ -106,6 +109,7 @@ async def test_notifications_have_the_shape_of_the_real_v1_payload(sim: Simulato
     assert n["status"]["account"].keys() == real["status"]["account"].keys()
 
 
+@corpus
 async def test_statuses_have_the_shape_of_the_real_status_payloads(sim: Simulator) -> None:
     world = sim.world
     post = world.post(sim.channel_ids["main"], "vraag", tags=("qena",))

@@ -13,7 +13,7 @@ import websockets
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from ingester.simulator import Scenario, SimConfig, Simulator
-from tests.conftest import MASTODON
+from tests.conftest import MASTODON, corpus
 
 FRAMES = MASTODON / "streaming" / "websocket"
 
@@ -47,6 +47,7 @@ def resident(sim: Simulator, local: bool = True) -> str:
     return next(r.id for r in sim.residents if (r.domain is None) == local)
 
 
+@corpus
 async def test_a_mention_arrives_as_a_notification_with_a_json_text_payload(sim: Simulator) -> None:
     async with connect(sim) as ws:
         await subscribe(ws, stream="user")

@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from conftest import MASTODON
 from ingester.events import (
     Account,
     AccountGoneEvent,
@@ -31,12 +30,40 @@ from ingester.events import (
 )
 from ingester.sink import CursorMark, Sink
 
-EVENTS = MASTODON / "streaming" / "websocket" / "events"
 CH = "main"
+
+# The fields the sink reads from three recorded frames (../shared/mastodon/streaming/websocket/events:
+# update, status.update and notification, payloads decoded), held here so the suite needs no corpus.
+_POST_ACCOUNT = {"uri": "http://localhost:3000/ap/users/117020617404561855", "acct": "mastodonpy_test",
+                 "url": "http://localhost:3000/@mastodonpy_test"}
+_RESIDENT = {"uri": "http://localhost:3000/ap/users/117020617532860042", "acct": "mastodonpy_test_2",
+             "url": "http://localhost:3000/@mastodonpy_test_2"}
+_UPDATE = {
+    "id": "117024236332527350", "created_at": "2026-08-02T05:22:17.399Z", "in_reply_to_id": None,
+    "in_reply_to_account_id": None, "url": "http://localhost:3000/@mastodonpy_test/117024236332527350",
+    "tags": [], "content": "<p>only real cars respond.</p>", "language": "ja", "visibility": "public",
+    "edited_at": None, "account": _POST_ACCOUNT,
+}
+_PAYLOADS: dict[str, dict[str, Any]] = {
+    "update.payload-decoded.json": _UPDATE,
+    "status.update.payload-decoded.json": {
+        **_UPDATE, "content": "<p>only real animals respond.</p>", "edited_at": "2026-08-02T05:22:24.192Z"},
+    "notification.payload-decoded.json": {
+        "created_at": "2026-08-02T05:22:22.523Z", "account": _RESIDENT,
+        "status": {
+            "id": "117024236635443611", "created_at": "2026-08-02T05:22:22.024Z",
+            "in_reply_to_id": "117024236559579118", "in_reply_to_account_id": "117020617404561855",
+            "url": "http://localhost:3000/@mastodonpy_test_2/117024236635443611", "tags": [],
+            "content": '<p><span class="h-card" translate="no"><a href="http://localhost:3000/@mastodonpy_test" '
+                       'class="u-url mention">@<span>mastodonpy_test</span></a></span> pssssst!</p>',
+            "language": "ja", "visibility": "direct", "edited_at": None, "account": _RESIDENT,
+        },
+    },
+}
 
 
 def _payload(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return _PAYLOADS[name]
 
 
 def _ts(text: str) -> datetime:
@@ -265,7 +292,7 @@ async def test_nul_bytes_and_lone_surrogates_are_stored_replaced_instead_of_fail
 
 
 async def test_dead_letters_are_stored_once(pool: asyncpg.Pool) -> None:
-    raw = (EVENTS / "notification.json").read_text(encoding="utf-8")[:200]  # truncated frame: not JSON
+    raw = json.dumps({"stream": ["user"], "event": "notification", "payload": json.dumps(_NOTE)})[:200]  # truncated: not JSON
     dl = DeadLetter(channel=CH, received_at=datetime.now(timezone.utc), source=Source.STREAM, reason="invalid JSON", payload=raw)
     sink = Sink(pool)
     first = await sink.write([dl])

@@ -213,6 +213,19 @@ SELECT $__timeGroupAlias(h.at, '1m'), max(h.spool_depth) AS "spool depth",
  ORDER BY 1"""
 
 
+# Simulated data never passes for a real channel's (migration 014, kpi.data_origin).
+_DATA_ORIGIN = """
+SELECT CASE d.origin WHEN 'simulated' THEN 2 WHEN 'real' THEN 1 ELSE 0 END::float8 AS origin
+  FROM kpi.data_origin d"""
+
+
+def _data_origin_map(lang: Language) -> dict[str, object]:
+    return {"mappings": [{"type": "value", "options": {
+        "2": {"text": TEXTS.text(lang, "origin.simulated"), "color": "red"},
+        "1": {"text": TEXTS.text(lang, "origin.real"), "color": "green"},
+        "0": {"text": TEXTS.text(lang, "origin.none"), "color": "text"}}}]}
+
+
 def _connected_map(lang: Language) -> dict[str, object]:
     return {"mappings": [{"type": "value", "options": {
         "0": {"text": COMMON.text(lang, "disconnected"), "color": "red"},
@@ -241,6 +254,8 @@ def health(lang: Language) -> Dashboard:
         links_to=("praatmee-pulse",),
         links_title=COMMON.text(lang, "boards"),
         items=(
+            panel("origin", "stat", _DATA_ORIGIN, Frame.STAT, width=24, height=3,
+                  options={**_data_origin_map(lang), "colorMode": "background", "textMode": "value"}),
             panel("stream", "stat", _CONNECTED_NOW, Frame.STAT, width=6, height=4,
                   options={**connected, "colorMode": "background"}),
             panel("event_age", "stat", _LAST_EVENT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),

@@ -32,9 +32,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def provisioning_dir(lang: Language, root: Path = ROOT) -> Path:
-    """`grafana/provisioning` for the default language, `grafana/provisioning-<lang>` for the others."""
+    """`grafana/provisioning` for the default language, `grafana/provisioning-<lang>` for the others.
+
+    In a checkout: the committed files. Installed as a wheel there is no checkout: below the current
+    directory (or wherever --out says)."""
     name = "provisioning" if lang == DEFAULT_LANGUAGE else f"provisioning-{lang}"
-    return root / "grafana" / name
+    base = root / "grafana" if (root / "grafana").is_dir() else Path("grafana")
+    return base / name
 
 
 def dashboards(lang: Language = DEFAULT_LANGUAGE) -> tuple[Dashboard, ...]:
@@ -97,9 +101,13 @@ def render(engagement_share: float = alerts.DEFAULT_ENGAGEMENT_SHARE,
 
 
 def _targets(languages: tuple[Language, ...], target: Path | None) -> list[tuple[Language, Path]]:
-    if target is not None and len(languages) != 1:
-        raise ValueError("an explicit target folder needs exactly one language")
-    return [(lang, target if target is not None else provisioning_dir(lang)) for lang in languages]
+    """One folder per language: `target` itself for one language; for several, one subfolder of
+    `target` each, named as in a checkout (provisioning, provisioning-en)."""
+    if target is None:
+        return [(lang, provisioning_dir(lang)) for lang in languages]
+    if len(languages) == 1:
+        return [(languages[0], target)]
+    return [(lang, target / provisioning_dir(lang).name) for lang in languages]
 
 
 def stale(target: Path | None = None, engagement_share: float = alerts.DEFAULT_ENGAGEMENT_SHARE,
@@ -137,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the committed files are stale")
     parser.add_argument("--language", help=f"only this language ({', '.join(LANGUAGES)}; default: every one)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="target folder (only with --language; default: grafana/provisioning[-<lang>])")
+                        help="target folder (default: grafana/provisioning[-<lang>]); several languages: one "
+                             "subfolder each")
     parser.add_argument("--engagement-share", type=float, default=alerts.DEFAULT_ENGAGEMENT_SHARE,
                         help="'Engagement dropped' fires below this share of the 7-day daily average")
     args = parser.parse_args(argv)
@@ -147,8 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         languages = (parse_language(args.language),) if args.language else LANGUAGES
     except ValueError as exc:
         parser.error(f"--language: {exc}")
-    if args.out is not None and args.language is None:
-        parser.error("--out needs --language")
     if args.check:
         bad = stale(args.out, args.engagement_share, languages)
         for name in bad:

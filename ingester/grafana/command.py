@@ -45,6 +45,8 @@ def push_command(
     alert_webhook: Annotated[str | None, typer.Option(help="send alerts to this webhook URL")] = None,
     language: Annotated[str | None, typer.Option(envvar="PULSE_LANGUAGE", show_envvar=True,
                                                  help=_LANGUAGE_HELP)] = None,
+    tier: Annotated[str, typer.Option(help="auto: read the tier from DATABASE_URL and set the datasource's "
+                                           "TimescaleDB flag from it; or timescaledb | postgres")] = "auto",
 ) -> None:
     """Upload the datasource, dashboards (folder "Praatmee Pulse") and alert rules; safe to repeat.
 
@@ -69,15 +71,35 @@ def push_command(
     password = os.environ.get("PULSE_GRAFANA_DB_PASSWORD", "")
     if not password:
         raise _fail("PULSE_GRAFANA_DB_PASSWORD: missing (required)", 2)
+    from ingester.grafana.tier import CHOICES, timescaledb_flag
+    from ingester.migrate import MigrationError
+    from ingester.settings import SettingsError, database_settings
+
+    if tier not in CHOICES:
+        raise _fail("--tier: must be auto, timescaledb or postgres", 2)
+    dsn = None
+    if tier == "auto":
+        if not os.environ.get("DATABASE_URL"):
+            raise _fail("DATABASE_URL: missing — grafana push reads the database tier from it "
+                        "(or pass --tier timescaledb or --tier postgres)", 2)
+        try:
+            dsn = database_settings().dsn()
+        except SettingsError as exc:
+            raise _fail(str(exc), 2) from None
+    try:
+        flag, found = timescaledb_flag(tier, dsn)
+    except MigrationError as exc:
+        raise _fail(f"grafana push: {exc}", 1) from None
     credential: str | tuple[str, str] = token if token is not None else tuple(basic_auth.split(":", 1))  # type: ignore[union-attr,assignment]
     api = GrafanaApi.from_url(url, credential=credential, timeout=30.0)
     contact = (Contact("email", alert_email) if alert_email
                else Contact("webhook", alert_webhook) if alert_webhook else None)
     try:
-        report = push(api, Connection(db_host, db_name, db_user, password, db_sslmode),
+        report = push(api, Connection(db_host, db_name, db_user, password, db_sslmode, timescaledb=flag),
                       engagement_share=engagement_share, contact=contact, language=lang)
     except PushError as exc:
         raise _fail(f"grafana push: {exc}", 1) from None
+    typer.echo(f"database tier: {found}; datasource TimescaleDB flag {'on' if flag else 'off'}")
     for line in report.lines(lang):
         typer.echo(line)
 
@@ -94,9 +116,13 @@ def reader_login_command() -> None:
         cfg = load()
     except SettingsError as exc:
         raise _fail(str(exc), 2) from None
+    from ingester.migrate import connect_failure
+
     try:
         created = ensure_reader_login(cfg.database_url.get_secret_value(), cfg.pulse_grafana_db_user,
                                       cfg.pulse_grafana_db_password.get_secret_value())
+    except psycopg.OperationalError as exc:  # its text may quote the URL: say why, not what
+        raise _fail(f"reader-login: DATABASE_URL: {connect_failure(exc)}", 1) from None
     except psycopg.Error as exc:
         # message_primary never contains the password (CREATE ROLE errors name the role only)
         msg = exc.diag.message_primary or str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -110,6 +136,8 @@ def build_command(
     engagement_share: Annotated[float, typer.Option()] = alerts.DEFAULT_ENGAGEMENT_SHARE,
     language: Annotated[str | None, typer.Option(
         help=f"only this language ({', '.join(LANGUAGES)}); default: every language")] = None,
+    out: Annotated[str | None, typer.Option(help="target folder (default: the checkout's grafana/provisioning[-<lang>], "
+                                            "else ./grafana/provisioning[-<lang>]); several languages: one subfolder each")] = None,
 ) -> None:
     """Regenerate grafana/provisioning/ (nl) and grafana/provisioning-en/ (same as
     `python -m ingester.grafana.build`)."""
@@ -118,6 +146,7 @@ def build_command(
     args = ["--engagement-share", str(engagement_share)] + (["--check"] if check else [])
     if language is not None:
         args += ["--language", _language(language)]
+    args += ["--out", out] if out else []
     raise typer.Exit(main(args))
 
 

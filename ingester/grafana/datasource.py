@@ -21,13 +21,17 @@ class Connection:
     user: str
     password: str
     sslmode: str = "disable"
+    # Grafana's "TimescaleDB" switch: $__timeGroup becomes time_bucket(), which plain PostgreSQL lacks.
+    # `grafana push` sets it from the tier it detects (ingester.grafana.tier).
+    timescaledb: bool = True
 
 
-def _json_data(database: str, sslmode: str) -> dict[str, Any]:
+def _json_data(database: str, sslmode: str, timescaledb: bool = True) -> dict[str, Any]:
     return {
         "database": database,
         "sslmode": sslmode,
-        "timescaledb": True,  # $__timeGroup becomes time_bucket(); the KPI views need no more
+        # The compose stack runs TimescaleDB (provisioning file); `grafana push` detects the tier.
+        "timescaledb": timescaledb,
         "postgresVersion": 1700,  # the compose image is PostgreSQL 17
         "maxOpenConns": 10,
         "maxIdleConns": 10,
@@ -67,6 +71,6 @@ def api_payload(conn: Connection) -> dict[str, Any]:
         "database": conn.database,
         "basicAuth": False,
         "isDefault": False,  # a city's Grafana has its own default; do not take it over
-        "jsonData": _json_data(conn.database, conn.sslmode),
+        "jsonData": _json_data(conn.database, conn.sslmode, conn.timescaledb),
         "secureJsonData": {"password": conn.password},
     }

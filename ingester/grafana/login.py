@@ -29,6 +29,13 @@ class ReaderLoginSettings(BaseSettings):
     pulse_grafana_db_user: str = Field(default="grafana_reader", description="Login name for Grafana")
     pulse_grafana_db_password: SecretStr = Field(description="Its password (also given to Grafana)")
 
+    @field_validator("database_url")
+    @classmethod
+    def _dsn(cls, v: SecretStr) -> SecretStr:
+        from ingester.settings import Settings
+
+        return Settings._dsn(v)  # type: ignore[operator]  # the same rule as every other command
+
     @field_validator("pulse_grafana_db_user")
     @classmethod
     def _user(cls, v: str) -> str:
@@ -48,11 +55,9 @@ def load() -> ReaderLoginSettings:
     try:
         return ReaderLoginSettings()  # type: ignore[call-arg]
     except ValidationError as exc:
-        err = exc.errors()[0]
-        var = str(err["loc"][0]).upper() if err.get("loc") else "SETTINGS"
-        if err.get("type") == "missing":
-            raise SettingsError(f"{var}: missing (required)") from None
-        raise SettingsError(f"{var}: {err['msg'].removeprefix('Value error, ')}") from None
+        from ingester.settings import describe_errors
+
+        raise SettingsError(*describe_errors(exc)) from None
 
 
 def ensure_reader_login(dsn: str, user: str, password: str, *, statement_timeout: str = "30s") -> bool:

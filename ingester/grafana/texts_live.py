@@ -69,6 +69,13 @@ TEXTS = Catalog({
         "city_answered": "De stad antwoordde",
         "health.title": "Gezondheid van de ingester",
         "health.desc": "Voor beheer: is de ingester verbonden, houdt hij bij en gaat er niets verloren?",
+        "origin": "Herkomst van de gegevens",
+        "origin.desc": "Of deze database ooit gesimuleerde gegevens kreeg (ingester demo, run --simulate). Dan "
+                       "mengen alle kengetallen hier gesimuleerde rijen: gebruik een nieuwe database voor een echt "
+                       "kanaal.",
+        "origin.simulated": "GESIMULEERDE GEGEVENS — uit de ingebouwde simulator, geen echt kanaal",
+        "origin.real": "Gegevens van het echte kanaal",
+        "origin.none": "Nog geen gegevens",
         "stream": "Streamverbinding",
         "stream.desc": "Verbonden als de laatste hartslag (laatste 5 min) van elk gekozen kanaal dat meldt.",
         "event_age": "Leeftijd van de laatste gebeurtenis",
@@ -155,6 +162,12 @@ TEXTS = Catalog({
         "city_answered": "The city answered",
         "health.title": "Ingester health",
         "health.desc": "For operations: is the ingester connected, keeping up, and losing nothing?",
+        "origin": "Data source",
+        "origin.desc": "Whether this database has received simulated data (ingester demo, run --simulate). Once "
+                       "it has, every KPI here mixes simulated rows: use a fresh database for a real channel.",
+        "origin.simulated": "SIMULATED DATA — from the built-in simulator, not a real channel",
+        "origin.real": "Real channel data",
+        "origin.none": "No data yet",
         "stream": "Stream",
         "stream.desc": "Connected when every selected channel's latest heartbeat (last 5 min) says so.",
         "event_age": "Age of the last event",

@@ -35,6 +35,7 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
+    stop_after_attempt,
     stop_never,
     wait_random_exponential,
 )
@@ -144,6 +145,7 @@ class MastodonRest:
         *,
         request_timeout: float = 15.0,
         max_backoff: float = 60.0,
+        max_attempts: int | None = None,  # None: retry transient errors forever (the service); `check`: 1
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -157,6 +159,7 @@ class MastodonRest:
             session=self.session,
         )
         self._max_backoff = max_backoff
+        self._max_attempts = max_attempts
         self._sleep = sleep
         self.ratelimit_waits = 0
         self.retries = 0
@@ -183,7 +186,7 @@ class MastodonRest:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RestUnavailable),
             wait=wait_random_exponential(multiplier=0.5, max=self._max_backoff),
-            stop=stop_never,
+            stop=stop_never if self._max_attempts is None else stop_after_attempt(self._max_attempts),
             sleep=self._sleep,
             before_sleep=before_sleep,
             reraise=True,
