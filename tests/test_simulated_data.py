@@ -36,7 +36,7 @@ def mark(url: str, origin: str) -> None:
 
 def banner(url: str) -> float:
     """The health board's "Data source" stat, as Grafana runs it."""
-    [panel] = [p for p in HEALTH.panels if p.title == "Data source"]
+    [panel] = [p for p in HEALTH.panels if p.key == "origin"]
     now = datetime.now(UTC)
     sql = expand(panel.query.sql, TimeRange(now - timedelta(hours=6), now)).sql
     with psycopg.connect(url) as conn:
