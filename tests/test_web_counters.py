@@ -26,6 +26,7 @@ import asyncpg
 import psycopg
 import pytest
 from web_helpers import Store
+from web_helpers import start_web as web_process
 
 from ingester.web.counters import DIRECT, UNKNOWN, EntryCounters, SourcePolicy
 
@@ -113,20 +114,8 @@ def random_code(rng: random.Random) -> str | None:
 
 
 async def start_web(database_url: str, log: Path) -> tuple[asyncio.subprocess.Process, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "MASTODON_", "DATABASE_URL"))}
-    env.update(DATABASE_URL=database_url, PULSE_WEB_PORT="0", PULSE_WEB_HOST="127.0.0.1",
-               PULSE_WEB_FLUSH_SECONDS="0.5", PULSE_WEB_SOURCES=",".join(KNOWN), PULSE_LOG_FORMAT="json",
-               PULSE_CHANNEL_NAME="amsterdam", PULSE_WEB_CACHE_SECONDS="2")
-    out = log.open("wb")
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingester", "web", env=env, stdout=out,
-                                                stderr=out, stdin=asyncio.subprocess.DEVNULL)
-    for _ in range(200):
-        m = re.search(r"listening on [\d.]+:(\d+)", log.read_text(errors="replace"))
-        if m:
-            return proc, f"http://127.0.0.1:{m.group(1)}"
-        assert proc.returncode is None, log.read_text()
-        await asyncio.sleep(0.05)
-    raise AssertionError("ingester web did not start: " + log.read_text())
+    return await web_process(database_url, log, PULSE_WEB_FLUSH_SECONDS="0.5", PULSE_WEB_SOURCES=",".join(KNOWN),
+                             PULSE_CHANNEL_NAME="amsterdam", PULSE_WEB_CACHE_SECONDS="2")
 
 
 def text_columns(conn: psycopg.Connection) -> list[tuple[str, str, str]]:

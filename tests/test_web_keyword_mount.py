@@ -6,14 +6,12 @@ Runs the real command as its own process and signs the SMS exactly as Twilio doe
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
 import psycopg
+from web_helpers import start_web
 
 from ingester.keyword.twilio import signature
 
@@ -22,20 +20,8 @@ PUBLIC = "https://praatmee.example.nl"
 
 
 async def start(database_url: str, log: Path) -> tuple[asyncio.subprocess.Process, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "MASTODON_", "DATABASE_URL"))}
-    env.update(DATABASE_URL=database_url, PULSE_WEB_PORT="0", PULSE_WEB_HOST="127.0.0.1",
-               PULSE_WEB_FLUSH_SECONDS="0.3", PULSE_LOG_FORMAT="json", PULSE_TWILIO_AUTH_TOKEN=TOKEN,
-               PULSE_WEB_PUBLIC_URL=PUBLIC, PULSE_ENTRY_URL="https://www.amsterdam.nl/praatmee")
-    out = log.open("wb")
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingester", "web", env=env, stdout=out,
-                                                stderr=out, stdin=asyncio.subprocess.DEVNULL)
-    for _ in range(300):
-        m = re.search(r"listening on [\d.]+:(\d+)", log.read_text(errors="replace"))
-        if m:
-            return proc, f"http://127.0.0.1:{m.group(1)}"
-        assert proc.returncode is None, log.read_text()
-        await asyncio.sleep(0.05)
-    raise AssertionError("ingester web did not start: " + log.read_text())
+    return await start_web(database_url, log, PULSE_WEB_FLUSH_SECONDS="0.3", PULSE_TWILIO_AUTH_TOKEN=TOKEN,
+                           PULSE_WEB_PUBLIC_URL=PUBLIC, PULSE_ENTRY_URL="https://www.amsterdam.nl/praatmee")
 
 
 async def test_a_signed_sms_to_the_web_service_is_answered_with_the_link_and_counted_per_day(

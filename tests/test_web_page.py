@@ -12,17 +12,9 @@ import aiohttp
 import asyncpg
 import pytest
 from web_helpers import BASE, Store, build_app, serve, settings
+from web_helpers import pool  # noqa: F401  (fixture)
 
 from ingester.web.app import pick_language
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 @pytest.fixture

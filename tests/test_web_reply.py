@@ -12,17 +12,9 @@ import asyncpg
 import pytest
 from aiohttp import web
 from web_helpers import StaticResolver, Store, WebFingerStandIn, build_app, port_of, serve
+from web_helpers import pool  # noqa: F401  (fixture)
 
 from ingester.web.reply import Destinations, PublicOnlyResolver, Target, parse_host, parse_target
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 @pytest.fixture

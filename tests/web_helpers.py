@@ -3,17 +3,24 @@ real socket, and a WebFinger stand-in speaking RFC 7033 as Mastodon does."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import re
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+
+import pytest
 
 from ingester.events import Account, DeleteEvent, EditEvent, Relation, Source, StatusEvent
 from ingester.sink import Sink
@@ -171,3 +178,30 @@ def build_app(pool: asyncpg.Pool, web_settings: WebSettings | None = None,
 
 
 Clock = Callable[[], datetime]
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small asyncpg pool on the test's database (import this fixture into a test module to use it)."""
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+async def start_web(database_url: str, log: Path, **env_vars: str) -> tuple[asyncio.subprocess.Process, str]:
+    """`ingester web` as its own process on a free port, with only these settings; returns it and its base URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "MASTODON_", "DATABASE_URL"))}
+    env.update(DATABASE_URL=database_url, PULSE_WEB_PORT="0", PULSE_WEB_HOST="127.0.0.1", PULSE_LOG_FORMAT="json",
+               **env_vars)
+    out = log.open("wb")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingester", "web", env=env, stdout=out,
+                                                stderr=out, stdin=asyncio.subprocess.DEVNULL)
+    for _ in range(300):
+        m = re.search(r"listening on [\d.]+:(\d+)", log.read_text(errors="replace"))
+        if m:
+            return proc, f"http://127.0.0.1:{m.group(1)}"
+        assert proc.returncode is None, log.read_text()
+        await asyncio.sleep(0.05)
+    raise AssertionError("ingester web did not start: " + log.read_text())
