@@ -31,8 +31,6 @@ from pydantic import SecretStr
 from ingester import demo_report
 from ingester.i18n import Language, parse_language
 from ingester.migrate import MigrationError, connect_failure, migrate
-from ingester.runner import Service
-from ingester.service import Fatal, ServiceConfig
 from ingester.settings import ChannelSettings, Settings, SettingsError, database_settings
 from ingester.simulator import RateLimits, Scenario, SimConfig, Simulator
 
@@ -124,6 +122,9 @@ async def _play_history(sim: Simulator, actions: int, start: datetime, end: date
 
 async def _demo(dsn: str, events: int, history: int, rate: float, tz: ZoneInfo, lang: Language,
                 echo: Callable[[str], None]) -> bool:
+    from ingester.runner import Service  # the service stack loads only when it runs (CLI start-up)
+    from ingester.service import ServiceConfig
+
     now = datetime.now(timezone.utc)
     change, to_winter = last_clock_change(tz, now)
     start = min(now - timedelta(days=HISTORY_DAYS), datetime.combine(change, datetime.min.time(), tz) - timedelta(days=4))
@@ -183,6 +184,8 @@ def demo(
     """The main job: weeks of a simulated channel's history, then live traffic through dropped connections;
     prints what was fetched beside the simulator's truth, and the key figures of the last 7 days beside
     the 7 days before (Dutch, or English with PULSE_LANGUAGE=en)."""
+    from ingester.service import Fatal
+
     own_url = bool(os.environ.get("DATABASE_URL"))
     try:
         db = database_settings(**({} if own_url else {"database_url": DEMO_DATABASE}))
@@ -220,6 +223,9 @@ def run_with_simulator(settings: Settings) -> int:
     """`ingester run --simulate` with no Mastodon server configured: ingest from a built-in simulated city
     channel that plays a slow endless session (for `docker compose up`). The database records that it
     holds simulated data (pulse.data_origin), so a later real run against it refuses."""
+    from ingester.runner import Service
+    from ingester.service import Fatal, ServiceConfig
+
     from ingester.observability import configure_logging
     from ingester.redact import Redactor
 

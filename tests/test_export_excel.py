@@ -159,7 +159,8 @@ def test_a_million_row_xlsx_export_stays_under_150_mb_of_memory(database_url: st
             (rows,),
         )
     target = tmp_path / "engagements.xlsx"
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "MASTODON_", "DATABASE_URL"))}
+    env["DATABASE_URL"] = database_url
     proc = subprocess.Popen(
         [sys.executable, "-m", "ingester", "export", "engagements", "--from", "2026-01-01", "--to", "2026-03-01",
          "--format", "xlsx", "-o", str(target)],

@@ -149,13 +149,15 @@ def test_a_channel_scoped_report_uses_that_channel_only(month_url: str) -> None:
     assert page.figures["distinct_accounts"] == "0" and page.posts == []
 
 
-def test_the_entry_route_appears_when_its_view_exists(month_url: str) -> None:
-    assert "data-figure=\"page_views\"" not in html_for(month_url)
-    with psycopg.connect(month_url, autocommit=True) as conn:  # the shape the entry-page part promises
-        conn.execute("""CREATE VIEW kpi.entry_daily AS
-                        SELECT d::date AS day, s AS source, 10 AS page_views, 2 AS signup_clicks, 1 AS reply_clicks,
-                               3 AS keyword_sms, 0 AS keyword_whatsapp
-                          FROM generate_series('2026-10-01'::date, '2026-10-31', '1 day') d, (VALUES ('qr'), ('web')) v(s)""")
+def test_the_entry_route_appears_once_it_has_counts(month_url: str) -> None:
+    assert "data-figure=\"page_views\"" not in html_for(month_url)  # no counts yet: no row of zeros
+    with psycopg.connect(month_url, autocommit=True) as conn:  # what the web service flushes (kpi.entry_daily)
+        conn.execute("""INSERT INTO pulse.entry_counts (day, source, kind, count)
+                        SELECT d::date, s, k, n
+                          FROM generate_series('2026-10-01'::date, '2026-10-31', '1 day') d,
+                               (VALUES ('qr'), ('web')) v(s),
+                               (VALUES ('page_view', 10), ('signup_click', 2), ('reply_click', 1),
+                                       ('keyword_sms', 3)) c(k, n)""")
     page = parse(html_for(month_url))
     assert page.figures["page_views"] == "140" and page.figures["keyword_sms"] == "42"  # 7 days x 2 sources
     assert "evenveel als de week ervoor" in " ".join(page.texts["page_views"])

@@ -7,12 +7,9 @@ every table, and the process's own output, for the client's address and user age
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import re
 import signal
 import string
-import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator

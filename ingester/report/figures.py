@@ -53,7 +53,7 @@ class Figures:
     days: list[Day]
     unanswered_now: int
     top_posts: list[Post]
-    entry: dict[str, int] | None = None  # None: no kpi.entry_daily in this database
+    entry: dict[str, int] | None = None  # None: no kpi.entry_daily here, or no entry-route counts in either period
     entry_previous: dict[str, int] | None = None
     channels: list[str] = field(default_factory=list)
 
@@ -132,6 +132,8 @@ def load(conn: psycopg.Connection, period: Period, channel: str | None) -> Figur
         has_entry = bool(cur.fetchone()["here"])  # type: ignore[index]
         entry = _entry(cur, period, channel) if has_entry else None
         entry_prev = _entry(cur, period.previous(), channel) if has_entry else None
+        if not any((entry or {}).values()) and not any((entry_prev or {}).values()):
+            entry = entry_prev = None  # a city without the entry route (yet) gets no row of zeros
         cur.execute("SELECT channel FROM pulse.channels ORDER BY 1")
         channels = [r["channel"] for r in cur.fetchall()]
     return Figures(period, channel, tz_name, current, previous, days, unanswered, posts, entry, entry_prev,
