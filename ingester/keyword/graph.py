@@ -114,9 +114,6 @@ class Outbox:
         task.add_done_callback(self._tasks.discard)
         return True
 
-    def __len__(self) -> int:
-        return len(self._tasks)
-
     async def drain(self) -> None:
         """Wait until nothing is in flight (tests; a graceful stop)."""
         while self._tasks:

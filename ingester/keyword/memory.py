@@ -91,8 +91,8 @@ def _sender_key(channel: str, sender: str) -> tuple[str, str]:
 class Desk:
     """Decides, per message, whether and what to answer."""
 
-    def __init__(self, entry_url: str, language: Language, clock: Clock, key: bytes | None = None) -> None:
-        key = key or secrets.token_bytes(32)
+    def __init__(self, entry_url: str, language: Language, clock: Clock) -> None:
+        key = secrets.token_bytes(32)  # per process, never stored: see the module's docstring
         self._entry, self._lang = EntryLink(entry_url), language
         self.answered = KeyedMemory(key, ANSWER_EVERY_SECONDS, LIMIT, clock)
         self.stopped = KeyedMemory(key, STOP_REMEMBERED_SECONDS, LIMIT, clock)
