@@ -112,7 +112,6 @@ class Redactor:
         secrets: list[str | SecretStr | None] = [
             getattr(settings, "mastodon_access_token", None),
             getattr(settings, "pulse_account_salt", None),
-            getattr(settings, "pulse_smtp_password", None),  # the weekly report's SMTP login
         ]
         dsn = getattr(settings, "database_url", None)
         secrets.append(password_of(dsn))

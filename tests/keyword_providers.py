@@ -51,8 +51,8 @@ def meta_signature(app_secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def whatsapp_message(sender: str, text: str, mid: str, phone_number_id: str) -> dict[str, Any]:
-    """A Cloud API webhook carrying one text message."""
+def _webhook(phone_number_id: str, **value: Any) -> dict[str, Any]:
+    """A Cloud API webhook envelope for our number around one `value` (its `messages` or `statuses`)."""
     return {
         "object": "whatsapp_business_account",
         "entry": [{
@@ -62,37 +62,32 @@ def whatsapp_message(sender: str, text: str, mid: str, phone_number_id: str) -> 
                 "value": {
                     "messaging_product": "whatsapp",
                     "metadata": {"display_phone_number": "31970102003", "phone_number_id": phone_number_id},
-                    "contacts": [{"profile": {"name": "Sanne"}, "wa_id": sender}],
-                    "messages": [{
-                        "from": sender, "id": mid, "timestamp": "1765101234", "type": "text",
-                        "text": {"body": text},
-                    }],
+                    **value,
                 },
             }],
         }],
     }  # fmt: skip
+
+
+def whatsapp_message(sender: str, text: str, mid: str, phone_number_id: str) -> dict[str, Any]:
+    """A Cloud API webhook carrying one text message."""
+    return _webhook(
+        phone_number_id,
+        contacts=[{"profile": {"name": "Sanne"}, "wa_id": sender}],
+        messages=[{"from": sender, "id": mid, "timestamp": "1765101234", "type": "text", "text": {"body": text}}],
+    )
 
 
 def whatsapp_status(recipient: str, mid: str, phone_number_id: str) -> dict[str, Any]:
     """A Cloud API webhook carrying only a delivery status: no message."""
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "102290129340398",
-            "changes": [{
-                "field": "messages",
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "31970102003", "phone_number_id": phone_number_id},
-                    "statuses": [{
-                        "id": mid, "status": "delivered", "timestamp": "1765101240", "recipient_id": recipient,
-                        "conversation": {"id": "CONV1", "origin": {"type": "service"}},
-                        "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"},
-                    }],
-                },
-            }],
+    return _webhook(
+        phone_number_id,
+        statuses=[{
+            "id": mid, "status": "delivered", "timestamp": "1765101240", "recipient_id": recipient,
+            "conversation": {"id": "CONV1", "origin": {"type": "service"}},
+            "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"},
         }],
-    }  # fmt: skip
+    )  # fmt: skip
 
 
 def meta_request(app_secret: str, payload: dict[str, Any] | bytes) -> tuple[bytes, dict[str, str]]:

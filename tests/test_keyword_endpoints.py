@@ -24,6 +24,7 @@ from keyword_providers import (
     whatsapp_status,
 )
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 from yarl import URL
 
 from ingester.keyword import KeywordSettings, RetryPolicy, disabled_endpoints, keyword_app
@@ -283,11 +284,15 @@ async def test_the_graph_api_is_retried_when_it_cannot_be_reached(graph: tuple[G
     svc = await _serve(settings_for("http://127.0.0.1:9/v24.0"), stand)  # discard port: refused
     try:
         started = time.monotonic()
-        response = await svc.whatsapp(whatsapp_message(WA_NUMBER, "praatmee", "wamid.A3", PHONE_ID))
-        assert response.status == 200
-        await svc.drained()  # gave up after FAST.attempts, without raising
+        with capture_logs() as logs:
+            response = await svc.whatsapp(whatsapp_message(WA_NUMBER, "praatmee", "wamid.A3", PHONE_ID))
+            assert response.status == 200
+            await svc.drained()
         assert time.monotonic() - started < 5
         assert svc.counter.calls == [("keyword_whatsapp", "whatsapp")]
+        # FAST.attempts tries, a wait before each but the first, then it gave up without raising.
+        sends = [e["event"] for e in logs if e["event"].startswith("keyword.whatsapp_send")]
+        assert sends == ["keyword.whatsapp_send_retry"] * (FAST.attempts - 1) + ["keyword.whatsapp_send_failed"]
     finally:
         await svc.client.close()
 

@@ -116,13 +116,11 @@ def keyword_app(
     counter: Counter,
     *,
     clock: Clock = time.monotonic,
-    http: aiohttp.ClientSession | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> web.Application:
     """The keyword endpoints as an aiohttp application, to be mounted at `/keyword`.
 
-    `clock` drives the rate limit and replay windows (monotonic seconds); `http` is the client
-    session for the Graph API (made and closed by the app when None); `retry` the send policy.
+    `clock` drives the rate limit and replay windows (monotonic seconds); `retry` the Graph API send policy.
     """
     app = web.Application()
     desk = Desk(settings.entry_url or "", settings.language, clock)
@@ -136,7 +134,7 @@ def keyword_app(
         app.router.add_post("/whatsapp", handlers.whatsapp_webhook)
 
         async def graph_client(app: web.Application) -> AsyncIterator[None]:
-            session = http or aiohttp.ClientSession()
+            session = aiohttp.ClientSession()
             assert settings.whatsapp_phone_number_id and settings.whatsapp_access_token
             handlers.sender = GraphSender(
                 session,
@@ -147,8 +145,7 @@ def keyword_app(
             )
             yield
             await outbox.close()
-            if http is None:
-                await session.close()
+            await session.close()
 
         app.cleanup_ctx.append(graph_client)
     return app

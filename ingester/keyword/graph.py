@@ -15,7 +15,14 @@ from typing import Any
 
 import aiohttp
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from ingester.keyword.whatsapp import text_message
 
@@ -65,25 +72,26 @@ class GraphSender:
         """True when the Graph API accepted the message; never raises."""
         payload = text_message(to, body)
         p = self._policy
+
+        def _retrying(state: RetryCallState) -> None:  # before each wait, as batcher and runner log theirs
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("keyword.whatsapp_send_retry", attempt=state.attempt_number, reason=getattr(exc, "reason", None))
+
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(p.attempts),
                 wait=wait_exponential(multiplier=p.first_wait, max=p.max_wait) + wait_random(0, p.first_wait),
                 retry=retry_if_exception_type(_Retryable),
+                before_sleep=_retrying,
                 reraise=True,
             ):
                 with attempt:
-                    n = attempt.retry_state.attempt_number
-                    try:
-                        status = await self._attempt(payload)
-                    except _Retryable as exc:
-                        log.info("keyword.whatsapp_send_retry", attempt=n, reason=exc.reason)
-                        raise
+                    status = await self._attempt(payload)
         except _Retryable as exc:
             log.warning("keyword.whatsapp_send_failed", attempts=p.attempts, reason=exc.reason)
             return False
         if 200 <= status < 300:
-            log.info("keyword.whatsapp_sent", attempts=n)
+            log.info("keyword.whatsapp_sent", attempts=attempt.retry_state.attempt_number)
             return True
         log.warning("keyword.whatsapp_send_refused", status=status)  # 4xx: retrying will not help
         return False
@@ -105,9 +113,6 @@ class Outbox:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
-
-    def __len__(self) -> int:
-        return len(self._tasks)
 
     async def drain(self) -> None:
         """Wait until nothing is in flight (tests; a graceful stop)."""

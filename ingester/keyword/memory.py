@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingester.entrylink import EntryLink
 from ingester.i18n import Language
 from ingester.keyword.reply import Intent, answer, classify
 
@@ -90,15 +91,16 @@ def _sender_key(channel: str, sender: str) -> tuple[str, str]:
 class Desk:
     """Decides, per message, whether and what to answer."""
 
-    def __init__(self, entry_url: str, language: Language, clock: Clock, key: bytes | None = None) -> None:
-        key = key or secrets.token_bytes(32)
-        self._entry_url, self._lang = entry_url, language
+    def __init__(self, entry_url: str, language: Language, clock: Clock) -> None:
+        key = secrets.token_bytes(32)  # per process, never stored: see the module's docstring
+        self._entry, self._lang = EntryLink(entry_url), language
         self.answered = KeyedMemory(key, ANSWER_EVERY_SECONDS, LIMIT, clock)
         self.stopped = KeyedMemory(key, STOP_REMEMBERED_SECONDS, LIMIT, clock)
         self.seen = KeyedMemory(key, REPLAY_WINDOW_SECONDS, LIMIT, clock)
 
     def link(self, channel: str) -> str:
-        return f"{self._entry_url}?bron={channel}"
+        # The channel is the source code, so the page counts the visit as `sms` or `whatsapp`.
+        return self._entry.for_source(channel)
 
     def handle(self, msg: Inbound) -> Decision:
         intent = classify(msg.text)

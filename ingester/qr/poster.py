@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import groupby
 
 import segno
 from pydantic import BaseModel, ConfigDict
@@ -91,14 +92,11 @@ class QrBlock:
         out: list[tuple[int, int, int]] = []
         for y, row in enumerate(self.rows):
             x = 0
-            while x < len(row):
-                if row[x]:
-                    start = x
-                    while x < len(row) and row[x]:
-                        x += 1
-                    out.append((y, start, x - start))
-                else:
-                    x += 1
+            for dark, run in groupby(row):
+                n = len(list(run))
+                if dark:
+                    out.append((y, x, n))
+                x += n
         return out
 
 
