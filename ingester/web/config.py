@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ingester.entrylink import check_source
 from ingester.i18n import Language
-
-# A ?bron= code as printed on a poster: lower-case letters, digits and '-', at most 40 characters.
-SOURCE_CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
 class WebSettings(BaseModel):
@@ -38,9 +34,10 @@ class WebSettings(BaseModel):
     @field_validator("sources")
     @classmethod
     def _codes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in v if not SOURCE_CODE.match(c)]
-        if bad:
-            raise ValueError("codes must be lower-case letters, digits or '-' (max 40)")
+        # the same rule as the posters' codes (`ingester qr --bron`): a known code is one a poster can carry;
+        # SourceError is a ValueError whose message never quotes the code
+        for code in v:
+            check_source(code)
         return v
 
     @field_validator("formats")
