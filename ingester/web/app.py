@@ -46,9 +46,6 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000",
 }
 
-SETTINGS_KEY: web.AppKey[WebSettings] = web.AppKey("settings", WebSettings)
-
-
 class Conversations(Protocol):
     async def get(self) -> Snapshot: ...
 
@@ -228,7 +225,6 @@ def create_app(settings: WebSettings, conversations: Conversations, counters: En
     the same security headers."""
     pages = _Pages(settings, conversations, counters, destinations)
     app = web.Application(client_max_size=16 * 1024)  # the only body is a short form
-    app[SETTINGS_KEY] = settings
     app.router.add_get(PAGE, pages.page)
     app.router.add_get(PAGE + "/", pages.page)
     app.router.add_get(SIGNUP, pages.signup)

@@ -13,11 +13,10 @@ class WebSettings(BaseModel):
 
     host: str = "0.0.0.0"
     port: int = 8080
-    public_url: str | None = None  # e.g. https://praatmee.amsterdam.nl (the keyword webhooks sign with it)
     channel: str = "main"
     title: str | None = None  # None: the catalogue's default name
     mastodon_base_url: str | None = None
-    signup_url: str | None = None  # None: the button leads nowhere useful, so the page hides it
+    signup_url: str | None = None  # None: the button leads to joinmastodon.org's list of servers
     about: dict[Language, str | None] = {"nl": None, "en": None}
     cta: dict[Language, str | None] = {"nl": None, "en": None}
     formats: tuple[str, ...] = ("qa", "innovator_spotlight", "city_question", "other")
@@ -29,7 +28,6 @@ class WebSettings(BaseModel):
     flush_seconds: float = 30.0
     lookup_seconds: float = 4.0
     timezone: str = "Europe/Amsterdam"
-    language: Language = "nl"
 
     @field_validator("sources")
     @classmethod
