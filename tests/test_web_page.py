@@ -277,3 +277,16 @@ async def test_a_mounted_sub_app_shares_the_counters_and_gets_the_same_security_
                 assert resp.status == 200
                 assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     assert [(k[1], k[2], n) for k, n in counters.pending().items()] == [("sms", "keyword_sms", 1)]
+
+
+async def test_a_city_format_without_a_text_of_its_own_is_shown_under_its_name(store: Store, pool) -> None:
+    from ingester.formats import DEFAULT_FORMATS, apply_formats_async
+
+    async with pool.acquire() as conn:  # PULSE_FORMATS with the city's own "buurt" format
+        await apply_formats_async(conn, (*DEFAULT_FORMATS, ("buurtvraag", "buurt")))
+    await store.post("<p>Wat speelt er in uw buurt?</p>", ("buurtvraag",))
+    app, _, _ = build_app(pool, settings(formats=("qa", "buurt")))
+    async with serve(app) as base:
+        status, html, _ = await fetch(base, "/praatmee")
+    assert status == 200 and "Wat speelt er in uw buurt?" in html
+    assert '<span class="badge">buurt</span>' in html

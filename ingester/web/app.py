@@ -22,7 +22,7 @@ from aiohttp import web
 from ingester import i18n
 from ingester.i18n import Language
 from ingester.web.config import WebSettings
-from ingester.web.conversations import Snapshot
+from ingester.web.conversations import Conversation, Snapshot
 from ingester.web.counters import DIRECT, EntryCounters
 from ingester.web.reply import Destinations, LookupFailed, parse_target
 from ingester.web.texts import TEXTS
@@ -142,13 +142,18 @@ class _Pages:
             return TEXTS.text(lang, "replies_one") if n == 1 else TEXTS.text(
                 lang, "replies_many", count=i18n.number(n, lang))
 
+        def badge(c: Conversation) -> str:
+            # a city's own format (PULSE_FORMATS) has no text in the catalogue: show its name, as the report does
+            key = "live" if c.live else f"format_{c.format}"
+            return TEXTS.text(lang, key) if key in TEXTS.keys() else c.format
+
         return self.render(
             "page.html", **self.common(lang, source), page_title=title, title=title,
             channel_acct=snap.channel_acct, about=self.s.about[lang] or TEXTS.text(lang, "about"),
             cta=self.s.cta[lang] or TEXTS.text(lang, "cta"), conversations=snap.conversations,
             signup_url=SIGNUP + self.query(lang, source), reply_url=REPLY + self.query(lang, source),
             reply_url_for=lambda post_id: REPLY + self.query(lang, source, post=post_id),
-            when=lambda dt: i18n.moment(dt.astimezone(self.tz), lang), replies_text=replies_text)
+            when=lambda dt: i18n.moment(dt.astimezone(self.tz), lang), replies_text=replies_text, badge=badge)
 
     async def signup(self, request: web.Request) -> web.Response:
         self.counters.add("signup_click", request.query.get("bron") or DIRECT)
