@@ -73,6 +73,11 @@ def pick_language(query: Mapping[str, str], accept: str | None) -> Language:
     return best[2] if best else i18n.DEFAULT_LANGUAGE
 
 
+def post_id(value: str | None) -> str | None:
+    """A Mastodon status id from the query or form (digits only), or None."""
+    return value if value and value.isdigit() and len(value) <= 30 else None
+
+
 def found(url: str) -> web.Response:
     """302 to `url` exactly as given (HTTPFound would re-normalise it and decode `%3A` in the query)."""
     return web.Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
@@ -107,7 +112,7 @@ class _Pages:
             "lang": lang, "other_lang": other, "css_url": self.css_url,
             "t": lambda key, **kw: TEXTS.text(lang, key, **kw),
             "other_language_url": PAGE + self.query(other, source, **extra),
-            "description": self.s.cta[lang] or TEXTS.text(lang, "cta"),
+            "cta": self.s.cta[lang] or TEXTS.text(lang, "cta"),  # also the page's meta description
         }
 
     def render(self, template: str, **context: Any) -> bytes:
@@ -150,9 +155,9 @@ class _Pages:
         return self.render(
             "page.html", **self.common(lang, source), page_title=title, title=title,
             channel_acct=snap.channel_acct, about=self.s.about[lang] or TEXTS.text(lang, "about"),
-            cta=self.s.cta[lang] or TEXTS.text(lang, "cta"), conversations=snap.conversations,
+            conversations=snap.conversations,
             signup_url=SIGNUP + self.query(lang, source), reply_url=REPLY + self.query(lang, source),
-            reply_url_for=lambda post_id: REPLY + self.query(lang, source, post=post_id),
+            reply_url_for=lambda pid: REPLY + self.query(lang, source, post=pid),
             when=lambda dt: i18n.moment(dt.astimezone(self.tz), lang), replies_text=replies_text, badge=badge)
 
     async def signup(self, request: web.Request) -> web.Response:
@@ -169,9 +174,8 @@ class _Pages:
 
     async def reply_form(self, request: web.Request) -> web.Response:
         lang = pick_language(request.query, request.headers.get("Accept-Language"))
-        post = request.query.get("post")
         return self.reply_page(lang, self.counters.source(request.query.get("bron")),
-                               post if post and post.isdigit() and len(post) <= 30 else None)
+                               post_id(request.query.get("post")))
 
     async def reply_submit(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -179,8 +183,7 @@ class _Pages:
         lang = pick_language(fields, request.headers.get("Accept-Language"))
         raw_source = fields.get("bron") or None
         source = self.counters.source(raw_source)
-        post = fields.get("post") or None
-        post = post if post and post.isdigit() and len(post) <= 30 else None
+        post = post_id(fields.get("post"))
         account = fields.get("account", "")[:300]
         target = parse_target(account)
         if target is None:

@@ -169,8 +169,6 @@ class Destinations:
                     return f"https://{target.host}/authorize_interaction?uri={quote(uri, safe='')}"
                 query = "resource=" + quote(f"acct:{target.handle}", safe=":@")
                 status, body = await self._get(target.host, f"{self._base(target.host)}/.well-known/webfinger?{query}")
-        except LookupFailed:
-            raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise LookupFailed("forbidden" if _forbidden(exc) else "unreachable", target.host) from None
         if status != 200:
