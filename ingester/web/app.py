@@ -95,8 +95,8 @@ class _Pages:
         self.css = (resources.files("ingester.web") / "static" / "praatmee.css").read_bytes()
         self.css_etag = hashlib.sha256(self.css).hexdigest()[:16]
         self.css_url = f"{PAGE}/static/praatmee.css?v={self.css_etag}"
-        self._rendered: dict[tuple[int, str, str], bytes] = {}
-        self._version = None
+        self._rendered: dict[tuple[Language, str], bytes] = {}  # (language, source) -> page of snapshot _version
+        self._version: int | None = None
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -133,11 +133,9 @@ class _Pages:
         snap = await self.conversations.get()
         if snap.version != self._version:  # a new snapshot: the old renderings are stale
             self._rendered, self._version = {}, snap.version
-        key = (snap.version, lang, source)
-        body = self._rendered.get(key)
+        body = self._rendered.get((lang, source))
         if body is None:
-            body = self.render_page(snap, lang, source)
-            self._rendered[key] = body
+            body = self._rendered[(lang, source)] = self.render_page(snap, lang, source)
         return self.html(body, lang)
 
     def render_page(self, snap: Snapshot, lang: Language, source: str) -> bytes:
