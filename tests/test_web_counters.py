@@ -14,9 +14,9 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
