@@ -31,7 +31,6 @@ import os
 import random
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -42,19 +41,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
-import psycopg  # noqa: E402
-from psycopg.conninfo import conninfo_to_dict  # noqa: E402
+from scratch import DEFAULT_URL, scratch_database  # noqa: E402
+from scratch import db_url as _db_url  # noqa: E402, F401  (bench/upkeep.py imports it from here)
 
 from ingester.batcher import Batcher, quantile  # noqa: E402
 from ingester.events import DeleteEvent, EditEvent, InteractionEvent, StatusEvent  # noqa: E402
 from ingester.frames import decode_ws_frame  # noqa: E402
-from ingester.migrate import migrate  # noqa: E402
 from ingester.normalize import ChannelContext, normalize_stream  # noqa: E402
 from ingester.runner import tune_gc  # noqa: E402
 from ingester.sink import Sink  # noqa: E402
 
 EVENTS_DIR = ROOT.parent / "shared" / "mastodon" / "streaming" / "websocket" / "events"
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHUNK = 10_000
 # Share of each frame kind (per 100 frames): favourites and replies dominate a city account's traffic.
 MIX = {"favourite": 36, "reply": 22, "reblog": 12, "deep_reply": 12, "follow": 6, "own_post": 5, "edit": 5, "delete": 2}
@@ -359,12 +356,6 @@ def reference_loop() -> float:
     return best
 
 
-def _db_url(admin: str, name: str) -> str:
-    p = conninfo_to_dict(admin)
-    pw = f":{p['password']}" if p.get("password") else ""
-    return f"postgresql://{p.get('user', 'postgres')}{pw}@{p.get('host', '127.0.0.1')}:{p.get('port', '5432')}/{name}"
-
-
 async def main_async(args: argparse.Namespace, url: str) -> None:
     tune_gc()  # as the service does at start
     pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
@@ -423,17 +414,8 @@ def main() -> None:
     ap.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL),
                     help="server (any database on it) where a scratch database is created and dropped")
     args = ap.parse_args()
-    name = f"pulse_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = _db_url(args.database_url, name)
-        tier = migrate(url).tier
-        print(f"scratch database {name} on {tier.describe()}")
+    with scratch_database(args.database_url) as url:
         asyncio.run(main_async(args, url))
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import random
 import re
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -33,29 +32,22 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
-import psycopg  # noqa: E402
-from psycopg.conninfo import conninfo_to_dict  # noqa: E402
+from scratch import DEFAULT_URL, scratch_database  # noqa: E402
 
+from ingester.batcher import quantile  # noqa: E402
 from ingester.events import Account, Relation, Source, StatusEvent  # noqa: E402
-from ingester.migrate import migrate  # noqa: E402
 from ingester.sink import Sink  # noqa: E402
 from ingester.store import upsert_channel  # noqa: E402
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CH = "bench"
 CITY = Account(key="k-city", acct="praatmee", url="https://social.example/@praatmee")
 SOURCES = (None, "bibliotheek-oost", "tram-5", "buurthuis-noord", "x" * 50)
 
 
-def _db_url(admin: str, name: str) -> str:
-    p = conninfo_to_dict(admin)
-    pw = f":{p['password']}" if p.get("password") else ""
-    return f"postgresql://{p.get('user', 'postgres')}{pw}@{p.get('host', '127.0.0.1')}:{p.get('port', '5432')}/{name}"
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+def ms(values: list[float], q: float) -> float:
+    """The `q` quantile of `values` (seconds) in milliseconds; NaN when nothing was measured."""
+    v = quantile(values, q)
+    return float("nan") if v is None else v * 1000.0
 
 
 # -- the load generator (second process) -------------------------------------------------------------
@@ -99,11 +91,9 @@ async def client(url: str, seconds: float, connections: int) -> dict[str, float]
                         errors += 1
 
         await asyncio.gather(*(worker() for _ in range(connections)))
-    ms = 1000.0
     return {"requests": len(total), "seconds": seconds, "rps": len(total) / seconds, "errors": errors,
-            "ttfb_p50_ms": quantile(ttfb, 0.5) * ms, "ttfb_p95_ms": quantile(ttfb, 0.95) * ms,
-            "ttfb_p99_ms": quantile(ttfb, 0.99) * ms, "total_p50_ms": quantile(total, 0.5) * ms,
-            "total_p95_ms": quantile(total, 0.95) * ms, "total_p99_ms": quantile(total, 0.99) * ms,
+            "ttfb_p50_ms": ms(ttfb, 0.5), "ttfb_p95_ms": ms(ttfb, 0.95), "ttfb_p99_ms": ms(ttfb, 0.99),
+            "total_p50_ms": ms(total, 0.5), "total_p95_ms": ms(total, 0.95), "total_p99_ms": ms(total, 0.99),
             "page_bytes": size}
 
 
@@ -229,16 +219,8 @@ def main() -> None:
     if args.client:
         print(json.dumps(asyncio.run(client(args.client, args.seconds, args.connections))))
         return
-    name = f"pulse_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = _db_url(args.database_url, name)
-        print(f"scratch database {name} on {migrate(url).tier.describe()}")
+    with scratch_database(args.database_url) as url:
         asyncio.run(main_async(args, url))
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright
-from web_helpers import BASE, StaticResolver, Store, WebFingerStandIn, build_app, port_of, serve
+from web_helpers import BASE, StaticResolver, Store, WebFingerStandIn, build_app, port_of, serve, settings
 
 from ingester.simulator.scenario import OPENING_POSTS, REPLIES
 from ingester.web.reply import Destinations
@@ -118,7 +118,6 @@ async def test_the_page_shows_the_current_conversation_without_an_account_in_dut
     assert "Read the whole conversation" in await page.locator("article").first.inner_text()
     await page.screenshot(path=str(ARTIFACTS / "praatmee-en-1280.png"), full_page=True)
     await page.context.close()
-    assert (ARTIFACTS / "praatmee-nl-320.png").stat().st_size > 0
 
 
 async def test_the_sign_up_button_leads_to_the_sign_up_page(site: tuple[str, str], browser: Browser) -> None:
@@ -202,7 +201,7 @@ async def test_the_page_shows_the_simulators_conversation_as_the_real_ingester_s
     try:
         replies = await pool.fetchval("SELECT count(*) FROM pulse.statuses WHERE relation <> 'own_post' "
                                       "AND thread_root_id IS NOT NULL AND visibility = 'public'")
-        app, _, _ = build_app(pool, settings_for_main())
+        app, _, _ = build_app(pool, settings(channel="main", mastodon_base_url=None))  # the simulator's channel
         async with serve(app) as base:
             page, requests, _ = await open_page(browser, 1280, base)
             await page.goto(base + "/praatmee")
@@ -215,9 +214,3 @@ async def test_the_page_shows_the_simulators_conversation_as_the_real_ingester_s
         assert opening in text
     assert replies > 0 and any(r in text for r in REPLIES)
     assert "Nu live" in text and all(u.startswith(base) for u in requests)
-
-
-def settings_for_main() -> Any:
-    from web_helpers import settings
-
-    return settings(channel="main", mastodon_base_url=None)

@@ -14,6 +14,8 @@ from web_helpers import BASE, Store, build_app, serve, settings
 from web_helpers import pool  # noqa: F401  (fixture)
 
 from ingester.web.app import pick_language
+from ingester.web.conversations import CachedConversations, Snapshot
+from ingester.web.reply import Destinations
 
 
 @pytest.fixture
@@ -188,6 +190,34 @@ async def test_the_store_is_read_at_most_once_per_period_whatever_the_traffic(st
     assert cache.reads == 1
 
 
+async def test_an_expired_snapshot_is_served_while_one_background_read_replaces_it() -> None:
+    now = 0.0
+    reads = 0
+    fail = False
+
+    async def load() -> Snapshot:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.05)
+        if fail:
+            raise OSError("database down")
+        return Snapshot(version=reads)
+
+    cache = CachedConversations(load, ttl=5.0, clock=lambda: now)
+    assert (await cache.get()).version == 1
+    now = 4.9  # within the period: no read
+    assert {(await cache.get()).version for _ in range(50)} == {1} and reads == 1
+    now = 5.0  # expired: everyone still gets the old snapshot at once, and one read starts
+    assert {s.version for s in await asyncio.gather(*(cache.get() for _ in range(50)))} == {1}
+    await asyncio.sleep(0.1)
+    assert reads == 2 and (await cache.get()).version == 2
+    fail, now = True, 10.0  # a failed read keeps the last good snapshot
+    await cache.get()
+    await asyncio.sleep(0.1)
+    assert reads == 3 and (await cache.get()).version == 2 and (await cache.get()).ok
+    await cache.close()
+
+
 async def test_every_response_has_strict_security_headers_and_no_cookie(store: Store, pool) -> None:
     await store.post("<p>Vraag</p>", ("qena",))
     app, _, _ = build_app(pool)
@@ -217,8 +247,8 @@ async def test_the_page_loads_nothing_from_elsewhere_and_stays_under_100_kb_with
         _, css, _ = await fetch(base, "/praatmee/static/praatmee.css")
     assert len(html.encode()) + len(css.encode()) <= 100 * 1024
     assert not re.search(r'\b(src|srcset|action)="(?!/)', html)  # no third-party resource, no foreign form
-    assert re.findall(r'<link[^>]+href="([^"]+)"', html) == [m for m in re.findall(
-        r'<link[^>]+href="([^"]+)"', html) if m.startswith("/praatmee/static/")]
+    links = re.findall(r'<link[^>]+href="([^"]+)"', html)
+    assert links and all(link.startswith("/praatmee/static/") for link in links)  # only our own stylesheet
     assert "<script" not in html and " style=" not in html
 
 
@@ -252,28 +282,35 @@ async def test_healthz_answers_ok_and_says_when_the_store_cannot_be_read(pool) -
     assert "geen gesprekken" in html
 
 
-async def test_a_mounted_sub_app_shares_the_counters_and_gets_the_same_security_headers(pool) -> None:
+async def test_a_mounted_sub_app_gets_the_same_security_headers(pool) -> None:
     from aiohttp import web
 
     from ingester.web.app import create_app
-    from ingester.web.conversations import CachedConversations, StoreConversations
-    from ingester.web.counters import EntryCounters
-    from ingester.web.reply import Destinations
 
-    counters = EntryCounters()
     keyword = web.Application()
 
     async def sms(request: web.Request) -> web.Response:
-        counters.add("keyword_sms", "sms")
         return web.Response(text="<Response/>", content_type="application/xml")
 
     keyword.router.add_post("/sms", sms)
-    s = settings()
-    cache = CachedConversations(StoreConversations(pool, s.channel, s.formats, s.live_hours, s.replies).load)
-    app = create_app(s, cache, counters, Destinations(), subapps={"/keyword": keyword})
+    _, cache, counters = build_app(pool)
+    app = create_app(settings(), cache, counters, Destinations(), subapps={"/keyword": keyword})
     async with serve(app) as base:
         async with aiohttp.ClientSession() as http:
             async with http.post(base + "/keyword/sms", data={"Body": "PRAATMEE"}) as resp:
                 assert resp.status == 200
                 assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
-    assert [(k[1], k[2], n) for k, n in counters.pending().items()] == [("sms", "keyword_sms", 1)]
+                assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_a_city_format_without_a_text_of_its_own_is_shown_under_its_name(store: Store, pool) -> None:
+    from ingester.formats import DEFAULT_FORMATS, apply_formats_async
+
+    async with pool.acquire() as conn:  # PULSE_FORMATS with the city's own "buurt" format
+        await apply_formats_async(conn, (*DEFAULT_FORMATS, ("buurtvraag", "buurt")))
+    await store.post("<p>Wat speelt er in uw buurt?</p>", ("buurtvraag",))
+    app, _, _ = build_app(pool, settings(formats=("qa", "buurt")))
+    async with serve(app) as base:
+        status, html, _ = await fetch(base, "/praatmee")
+    assert status == 200 and "Wat speelt er in uw buurt?" in html
+    assert '<span class="badge">buurt</span>' in html

@@ -3,6 +3,7 @@ own host (a local stand-in here, speaking RFC 7033 as Mastodon does); nothing in
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -119,7 +120,7 @@ async def test_the_guard_passes_public_addresses() -> None:
 
 
 async def test_an_unreachable_server_gets_a_clear_message_in_dutch_and_english(pool, post_url) -> None:
-    with __import__("socket").socket() as s:  # a port nobody listens on
+    with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     app, _, _ = build_app(pool, destinations=local(closed))

@@ -33,12 +33,11 @@ def test_defaults_port_8080_and_sign_up_on_the_channels_own_server(monkeypatch: 
 
 def test_the_web_service_needs_no_account_salt_and_reads_its_own_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"DATABASE_URL": DB, "PULSE_WEB_PORT": "9090", "PULSE_WEB_SOURCES": "Tram-5, bieb",
-                        "PULSE_WEB_SIGNUP_URL": "https://join.example.nl/", "PULSE_WEB_ABOUT_EN": "Us.",
-                        "PULSE_WEB_PUBLIC_URL": "https://praatmee.amsterdam.nl/"}.items():
+                        "PULSE_WEB_SIGNUP_URL": "https://join.example.nl/", "PULSE_WEB_ABOUT_EN": "Us."}.items():
         monkeypatch.setenv(name, value)
     web = load_web_settings().web()
     assert (web.port, web.sources, web.about["en"], web.about["nl"]) == (9090, ("tram-5", "bieb"), "Us.", None)
-    assert web.signup_url == "https://join.example.nl/" and web.public_url == "https://praatmee.amsterdam.nl"
+    assert web.signup_url == "https://join.example.nl/"
 
 
 def test_a_bad_source_code_names_the_variable_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import os
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -47,7 +47,6 @@ class Store:
 
     pool: asyncpg.Pool
     next_id: int = 110000000000000000
-    events: list[Any] = field(default_factory=list)
 
     def _id(self) -> str:
         self.next_id += 1000
@@ -134,8 +133,6 @@ class WebFingerStandIn:
     requests: list[str] = field(default_factory=list)
 
     def app(self) -> web.Application:
-        import asyncio
-
         async def webfinger(request: web.Request) -> web.Response:
             self.requests.append(str(request.rel_url))
             if self.delay:
@@ -175,9 +172,6 @@ def build_app(pool: asyncpg.Pool, web_settings: WebSettings | None = None,
     counters = counters or EntryCounters(s.timezone, SourcePolicy(s.sources, s.source_cap))
     dest = destinations or Destinations(2.0)
     return create_app(s, cache, counters, dest), cache, counters
-
-
-Clock = Callable[[], datetime]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from aiohttp import web
 from ingester import i18n
 from ingester.i18n import Language
 from ingester.web.config import WebSettings
-from ingester.web.conversations import Snapshot
+from ingester.web.conversations import Conversation, Snapshot
 from ingester.web.counters import DIRECT, EntryCounters
 from ingester.web.reply import Destinations, LookupFailed, parse_target
 from ingester.web.texts import TEXTS
@@ -45,9 +45,6 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
     "Strict-Transport-Security": "max-age=31536000",
 }
-
-SETTINGS_KEY: web.AppKey[WebSettings] = web.AppKey("settings", WebSettings)
-
 
 class Conversations(Protocol):
     async def get(self) -> Snapshot: ...
@@ -76,6 +73,11 @@ def pick_language(query: Mapping[str, str], accept: str | None) -> Language:
     return best[2] if best else i18n.DEFAULT_LANGUAGE
 
 
+def post_id(value: str | None) -> str | None:
+    """A Mastodon status id from the query or form (digits only), or None."""
+    return value if value and value.isdigit() and len(value) <= 30 else None
+
+
 def found(url: str) -> web.Response:
     """302 to `url` exactly as given (HTTPFound would re-normalise it and decode `%3A` in the query)."""
     return web.Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
@@ -93,8 +95,8 @@ class _Pages:
         self.css = (resources.files("ingester.web") / "static" / "praatmee.css").read_bytes()
         self.css_etag = hashlib.sha256(self.css).hexdigest()[:16]
         self.css_url = f"{PAGE}/static/praatmee.css?v={self.css_etag}"
-        self._rendered: dict[tuple[int, str, str], bytes] = {}
-        self._version = None
+        self._rendered: dict[tuple[Language, str], bytes] = {}  # (language, source) -> page of snapshot _version
+        self._version: int | None = None
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class _Pages:
             "lang": lang, "other_lang": other, "css_url": self.css_url,
             "t": lambda key, **kw: TEXTS.text(lang, key, **kw),
             "other_language_url": PAGE + self.query(other, source, **extra),
-            "description": self.s.cta[lang] or TEXTS.text(lang, "cta"),
+            "cta": self.s.cta[lang] or TEXTS.text(lang, "cta"),  # also the page's meta description
         }
 
     def render(self, template: str, **context: Any) -> bytes:
@@ -131,11 +133,9 @@ class _Pages:
         snap = await self.conversations.get()
         if snap.version != self._version:  # a new snapshot: the old renderings are stale
             self._rendered, self._version = {}, snap.version
-        key = (snap.version, lang, source)
-        body = self._rendered.get(key)
+        body = self._rendered.get((lang, source))
         if body is None:
-            body = self.render_page(snap, lang, source)
-            self._rendered[key] = body
+            body = self._rendered[(lang, source)] = self.render_page(snap, lang, source)
         return self.html(body, lang)
 
     def render_page(self, snap: Snapshot, lang: Language, source: str) -> bytes:
@@ -145,13 +145,18 @@ class _Pages:
             return TEXTS.text(lang, "replies_one") if n == 1 else TEXTS.text(
                 lang, "replies_many", count=i18n.number(n, lang))
 
+        def badge(c: Conversation) -> str:
+            # a city's own format (PULSE_FORMATS) has no text in the catalogue: show its name, as the report does
+            key = "live" if c.live else f"format_{c.format}"
+            return TEXTS.text(lang, key) if key in TEXTS.keys() else c.format
+
         return self.render(
             "page.html", **self.common(lang, source), page_title=title, title=title,
             channel_acct=snap.channel_acct, about=self.s.about[lang] or TEXTS.text(lang, "about"),
-            cta=self.s.cta[lang] or TEXTS.text(lang, "cta"), conversations=snap.conversations,
+            conversations=snap.conversations,
             signup_url=SIGNUP + self.query(lang, source), reply_url=REPLY + self.query(lang, source),
-            reply_url_for=lambda post_id: REPLY + self.query(lang, source, post=post_id),
-            when=lambda dt: i18n.moment(dt.astimezone(self.tz), lang), replies_text=replies_text)
+            reply_url_for=lambda pid: REPLY + self.query(lang, source, post=pid),
+            when=lambda dt: i18n.moment(dt.astimezone(self.tz), lang), replies_text=replies_text, badge=badge)
 
     async def signup(self, request: web.Request) -> web.Response:
         self.counters.add("signup_click", request.query.get("bron") or DIRECT)
@@ -167,9 +172,8 @@ class _Pages:
 
     async def reply_form(self, request: web.Request) -> web.Response:
         lang = pick_language(request.query, request.headers.get("Accept-Language"))
-        post = request.query.get("post")
         return self.reply_page(lang, self.counters.source(request.query.get("bron")),
-                               post if post and post.isdigit() and len(post) <= 30 else None)
+                               post_id(request.query.get("post")))
 
     async def reply_submit(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -177,8 +181,7 @@ class _Pages:
         lang = pick_language(fields, request.headers.get("Accept-Language"))
         raw_source = fields.get("bron") or None
         source = self.counters.source(raw_source)
-        post = fields.get("post") or None
-        post = post if post and post.isdigit() and len(post) <= 30 else None
+        post = post_id(fields.get("post"))
         account = fields.get("account", "")[:300]
         target = parse_target(account)
         if target is None:
@@ -228,7 +231,6 @@ def create_app(settings: WebSettings, conversations: Conversations, counters: En
     the same security headers."""
     pages = _Pages(settings, conversations, counters, destinations)
     app = web.Application(client_max_size=16 * 1024)  # the only body is a short form
-    app[SETTINGS_KEY] = settings
     app.router.add_get(PAGE, pages.page)
     app.router.add_get(PAGE + "/", pages.page)
     app.router.add_get(SIGNUP, pages.signup)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ingester.settings import SettingsError, load_web_settings
 from ingester.web.config import WebSettings
-from ingester.web.counters import EntryCounters
+from ingester.web.counters import EntryCounters, SourcePolicy
 from ingester.web.reply import Destinations
 
 # Sub-applications mounted beside the page, built once the counters exist (they share them), e.g.
@@ -57,7 +57,6 @@ async def serve(settings: WebSettings, dsn: str, stop: asyncio.Event, *, destina
                 subapps: SubApps | None = None) -> None:
     from ingester.web.app import create_app
     from ingester.web.conversations import CachedConversations, StoreConversations
-    from ingester.web.counters import SourcePolicy
     # min_size=0: the page starts (and says "no conversations") even while the database is down.
     pool = await asyncpg.create_pool(dsn, min_size=0, max_size=4, command_timeout=10)
     counters = EntryCounters(settings.timezone, SourcePolicy(settings.sources, settings.source_cap))

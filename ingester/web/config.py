@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ingester.entrylink import check_source
 from ingester.i18n import Language
-
-# A ?bron= code as printed on a poster: lower-case letters, digits and '-', at most 40 characters.
-SOURCE_CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
 class WebSettings(BaseModel):
@@ -17,11 +13,10 @@ class WebSettings(BaseModel):
 
     host: str = "0.0.0.0"
     port: int = 8080
-    public_url: str | None = None  # e.g. https://praatmee.amsterdam.nl (the keyword webhooks sign with it)
     channel: str = "main"
     title: str | None = None  # None: the catalogue's default name
     mastodon_base_url: str | None = None
-    signup_url: str | None = None  # None: the button leads nowhere useful, so the page hides it
+    signup_url: str | None = None  # None: the button leads to joinmastodon.org's list of servers
     about: dict[Language, str | None] = {"nl": None, "en": None}
     cta: dict[Language, str | None] = {"nl": None, "en": None}
     formats: tuple[str, ...] = ("qa", "innovator_spotlight", "city_question", "other")
@@ -33,14 +28,14 @@ class WebSettings(BaseModel):
     flush_seconds: float = 30.0
     lookup_seconds: float = 4.0
     timezone: str = "Europe/Amsterdam"
-    language: Language = "nl"
 
     @field_validator("sources")
     @classmethod
     def _codes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in v if not SOURCE_CODE.match(c)]
-        if bad:
-            raise ValueError("codes must be lower-case letters, digits or '-' (max 40)")
+        # the same rule as the posters' codes (`ingester qr --bron`): a known code is one a poster can carry;
+        # SourceError is a ValueError whose message never quotes the code
+        for code in v:
+            check_source(code)
         return v
 
     @field_validator("formats")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from ingester.web.config import SOURCE_CODE
+from ingester.entrylink import SourceError, check_source
 
 log = logging.getLogger("ingester.web.counters")
 
@@ -49,7 +49,9 @@ class SourcePolicy:
         code = code.strip().lower()
         if code in RESERVED:
             return code
-        if not SOURCE_CODE.match(code):
+        try:
+            check_source(code)  # only a code a poster could carry (`ingester qr --bron`)
+        except SourceError:
             return UNKNOWN
         if self.known:
             return code if code in self.known else UNKNOWN

@@ -140,10 +140,11 @@ class Destinations:
     """Where to send a resident to reply to `uri` from their own server. One client session, reused."""
 
     def __init__(self, timeout: float = 4.0, *, resolver: AbstractResolver | None = None, scheme: str = "https",
-                 port: int | None = None, target_schemes: tuple[str, ...] = ("https",)) -> None:
+                 port: int | None = None) -> None:
+        # scheme/port: where the look-ups go (tests: a plain-http stand-in); the resident is always sent to https
         self.timeout = timeout
         self._resolver = resolver if resolver is not None else PublicOnlyResolver()
-        self.scheme, self.port, self.target_schemes = scheme, port, target_schemes
+        self.scheme, self.port = scheme, port
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -169,8 +170,6 @@ class Destinations:
                     return f"https://{target.host}/authorize_interaction?uri={quote(uri, safe='')}"
                 query = "resource=" + quote(f"acct:{target.handle}", safe=":@")
                 status, body = await self._get(target.host, f"{self._base(target.host)}/.well-known/webfinger?{query}")
-        except LookupFailed:
-            raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise LookupFailed("forbidden" if _forbidden(exc) else "unreachable", target.host) from None
         if status != 200:
@@ -215,7 +214,7 @@ class Destinations:
             if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url) or len(url) > 2000:
                 continue  # a header value must not carry line breaks or spaces
             parts = urlsplit(url)
-            if parts.scheme in self.target_schemes and parse_host(parts.hostname or "") is not None \
+            if parts.scheme == "https" and parse_host(parts.hostname or "") is not None \
                     and not parts.username and not parts.password:
                 return url
         raise LookupFailed("no_template", host)
