@@ -4,6 +4,7 @@ by a real headless Chromium as PDF and PNG from a simulated month written throug
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -209,6 +210,17 @@ def test_bad_input_is_one_line_and_exit_code_2(database_url: str, args: list[str
     result = runner.invoke(app, ["report", *args], env={"DATABASE_URL": database_url})
     assert result.exit_code == 2 and result.stdout == ""
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_database_is_one_line_saying_why_and_exit_code_1() -> None:
+    with socket.socket() as s:  # a port nothing listens on once this block ends
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://postgres@127.0.0.1:{port}/pulse"
+    result = runner.invoke(app, ["report", "--week", "2026-W43"], env={"DATABASE_URL": url})
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == ("ingester: DATABASE_URL: the server refused the connection — check the host "
+                                     "and port, and that PostgreSQL is running")
 
 
 def test_the_report_renders_in_headless_chromium_as_png_and_one_a4_pdf(month_url: str, tmp_path: Path) -> None:
