@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import typer
 
+from ingester.export import unknown_channel
 from ingester.i18n import Language, parse_language
 from ingester.migrate import connect_failure
 from ingester.report import browser, figures, page, period
@@ -77,10 +78,8 @@ def report(
             _fail(f"DATABASE_URL: {connect_failure(exc)}", 1)
         with conn:
             p = choose_period(conn, week, start, end)
-            if channel is not None:
-                known = [r[0] for r in conn.execute("SELECT channel FROM pulse.channels ORDER BY 1")]
-                if channel not in known:
-                    raise ReportError(f"--channel: unknown channel {channel!r} (known: {', '.join(known) or 'none'})")
+            if channel is not None and (problem := unknown_channel(conn, channel)):
+                raise ReportError(problem)
             html = build_html(conn, p, channel, lang)
         if output is None and fmt is not Format.HTML:
             output = Path(f"praatmee-pulse-{p.slug()}{'-' + channel if channel else ''}.{fmt.value}")
