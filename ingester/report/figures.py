@@ -86,7 +86,6 @@ def load(conn: psycopg.Connection, period: Period, channel: str | None) -> Figur
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT pulse.timezone() AS tz")
         tz_name = cur.fetchone()["tz"]  # type: ignore[index]
-        cur.execute("SELECT set_config('TimeZone', %s, false)", (tz_name,))
         tz = ZoneInfo(tz_name)
         bounds = period.bounds(tz)
         current = _summary(cur, bounds, channel)
