@@ -155,13 +155,14 @@ def test_the_entry_route_appears_once_it_has_counts(month_url: str) -> None:
     with psycopg.connect(month_url, autocommit=True) as conn:  # what the web service flushes (kpi.entry_daily)
         conn.execute("""INSERT INTO pulse.entry_counts (day, source, kind, count)
                         SELECT d::date, s, k, n
-                          FROM generate_series('2026-10-01'::date, '2026-10-31', '1 day') d,
+                          FROM generate_series('2026-10-15'::date, '2026-10-31', '1 day') d,
                                (VALUES ('qr'), ('web')) v(s),
                                (VALUES ('page_view', 10), ('signup_click', 2), ('reply_click', 1),
                                        ('keyword_sms', 3)) c(k, n)""")
     page = parse(html_for(month_url))
     assert page.figures["page_views"] == "140" and page.figures["keyword_sms"] == "42"  # 7 days x 2 sources
-    assert "evenveel als de week ervoor" in " ".join(page.texts["page_views"])
+    # the week before has counts from Thursday 15 October on: 4 days x 2 sources x 10
+    assert "60 (+75%) meer dan de week ervoor" in " ".join(page.texts["page_views"])
 
 
 def test_deltas_read_as_plain_language_with_the_right_arrow() -> None:
