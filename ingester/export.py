@@ -196,6 +196,12 @@ def _output(path: Path | None) -> Iterator[BinaryIO]:
         yield fh
 
 
+def unknown_channel(conn: psycopg.Connection, channel: str) -> str | None:
+    """The one line for a --channel that is not configured, naming those that are (also `ingester report`)."""
+    known = [r[0] for r in conn.execute("SELECT channel FROM pulse.channels ORDER BY 1")]
+    return None if channel in known else f"--channel: unknown channel {channel!r} (known: {', '.join(known) or 'none'})"
+
+
 class ExportUnreachable(ExportError):
     """The database cannot be reached; `str()` says why and what to do (never the URL)."""
 
@@ -226,12 +232,8 @@ def run_export(
             raise ExportError(f"--from must be before --to (got {start.isoformat()} .. {end.isoformat()})")
         if What.ENTRY_DAILY in whats and (channel is not None or period is not None):
             raise ExportError("--channel and --period do not apply to entry_daily (one row per day and source)")
-        if channel is not None:
-            known = [r[0] for r in conn.execute("SELECT channel FROM pulse.channels ORDER BY 1")]
-            if channel not in known:
-                raise ExportError(
-                    f"--channel: unknown channel {channel!r} (known: {', '.join(known) or 'none'})"
-                )
+        if channel is not None and (problem := unknown_channel(conn, channel)):
+            raise ExportError(problem)
         for w in whats:
             if period is not None and w in (What.POSTS, What.ENGAGEMENTS):
                 raise ExportError(f"--period applies to summary and activity, not {w.value}")

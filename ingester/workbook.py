@@ -16,8 +16,8 @@ A sheet holds at most 1,048,576 rows; past that the dataset goes on in a sheet n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +81,7 @@ class Book:
             on_rows: Callable[[int], None] = lambda n: None) -> int:
         """Stream `query` into sheet `name`; returns the number of data rows written."""
         rows = 0
-        # A named (server-side) cursor needs a transaction; it fetches _FETCH rows per round trip.
+        # A named (server-side) cursor needs a transaction; iterating it fetches _FETCH rows per round trip.
         with conn.transaction(), conn.cursor(name=f"export_{name}") as cur:
             cur.itersize = _FETCH
             cur.execute(query)
@@ -89,7 +89,7 @@ class Book:
             columns = [d.name for d in cur.description]
             cells = [self._cell_writer(d.type_code) for d in cur.description]
             part, ws, r = 1, self._sheet(name, columns, 1), 1
-            for record in _batches(cur):
+            for record in cur:
                 if r == self.max_rows:
                     part += 1
                     ws, r = self._sheet(name, columns, part), 1
@@ -107,16 +107,9 @@ class Book:
         self._wb.close()
 
 
-def _batches(cur: psycopg.Cursor[Any]) -> Iterable[tuple[Any, ...]]:
-    while batch := cur.fetchmany(_FETCH):
-        yield from batch
-
-
 def _text(ws: Worksheet, r: int, c: int, v: Any) -> None:
     if isinstance(v, (list, tuple)):
         v = ",".join("" if x is None else str(x) for x in v)
-    elif isinstance(v, (date, datetime)):
-        v = v.isoformat()
     ws.write_string(r, c, str(v))
 
 

@@ -4,6 +4,7 @@ by a real headless Chromium as PDF and PNG from a simulated month written throug
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -154,13 +155,14 @@ def test_the_entry_route_appears_once_it_has_counts(month_url: str) -> None:
     with psycopg.connect(month_url, autocommit=True) as conn:  # what the web service flushes (kpi.entry_daily)
         conn.execute("""INSERT INTO pulse.entry_counts (day, source, kind, count)
                         SELECT d::date, s, k, n
-                          FROM generate_series('2026-10-01'::date, '2026-10-31', '1 day') d,
+                          FROM generate_series('2026-10-15'::date, '2026-10-31', '1 day') d,
                                (VALUES ('qr'), ('web')) v(s),
                                (VALUES ('page_view', 10), ('signup_click', 2), ('reply_click', 1),
                                        ('keyword_sms', 3)) c(k, n)""")
     page = parse(html_for(month_url))
     assert page.figures["page_views"] == "140" and page.figures["keyword_sms"] == "42"  # 7 days x 2 sources
-    assert "evenveel als de week ervoor" in " ".join(page.texts["page_views"])
+    # the week before has counts from Thursday 15 October on: 4 days x 2 sources x 10
+    assert "60 (+75%) meer dan de week ervoor" in " ".join(page.texts["page_views"])
 
 
 def test_deltas_read_as_plain_language_with_the_right_arrow() -> None:
@@ -209,6 +211,17 @@ def test_bad_input_is_one_line_and_exit_code_2(database_url: str, args: list[str
     result = runner.invoke(app, ["report", *args], env={"DATABASE_URL": database_url})
     assert result.exit_code == 2 and result.stdout == ""
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_database_is_one_line_saying_why_and_exit_code_1() -> None:
+    with socket.socket() as s:  # a port nothing listens on once this block ends
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://postgres@127.0.0.1:{port}/pulse"
+    result = runner.invoke(app, ["report", "--week", "2026-W43"], env={"DATABASE_URL": url})
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == ("ingester: DATABASE_URL: the server refused the connection — check the host "
+                                     "and port, and that PostgreSQL is running")
 
 
 def test_the_report_renders_in_headless_chromium_as_png_and_one_a4_pdf(month_url: str, tmp_path: Path) -> None:

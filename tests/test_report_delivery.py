@@ -196,8 +196,6 @@ def test_the_smtp_password_is_masked_in_logs_and_errors(monkeypatch: pytest.Monk
     assert "smtp-geheim-9876" not in Redactor.from_settings(s).scrub("login failed for smtp-geheim-9876")
 
 
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_the_service_mails_the_due_report_once_across_a_restart(

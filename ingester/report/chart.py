@@ -33,6 +33,8 @@ class Chart:
     grid: list[tuple[float, str]]  # (y, label)
     labels: list[tuple[float, str]]  # (x centre, label)
     baseline: float
+    left: int = LEFT  # the plot area's x range: grid lines and the axis run from left to right
+    right: int = WIDTH - RIGHT
 
 
 def nice_ceiling(value: float) -> int:

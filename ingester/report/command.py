@@ -7,12 +7,15 @@ import sys
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import psycopg
 import typer
 
+from ingester.export import unknown_channel
 from ingester.i18n import Language, parse_language
+from ingester.migrate import connect_failure
 from ingester.report import browser, figures, page, period
 from ingester.report.period import Period, PeriodError
 from ingester.settings import SettingsError, database_url_only
@@ -70,15 +73,13 @@ def report(
         except ValueError as exc:
             raise SettingsError(f"PULSE_LANGUAGE: {exc}") from None
         try:
-            conn = psycopg.connect(dsn, autocommit=True)
-        except psycopg.OperationalError:
-            _fail("DATABASE_URL: cannot connect to the database — check the URL and that the server runs", 1)
+            conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:  # why, in words that never carry the URL (as `export`)
+            _fail(f"DATABASE_URL: {connect_failure(exc)}", 1)
         with conn:
             p = choose_period(conn, week, start, end)
-            if channel is not None:
-                known = [r[0] for r in conn.execute("SELECT channel FROM pulse.channels ORDER BY 1")]
-                if channel not in known:
-                    raise ReportError(f"--channel: unknown channel {channel!r} (known: {', '.join(known) or 'none'})")
+            if channel is not None and (problem := unknown_channel(conn, channel)):
+                raise ReportError(problem)
             html = build_html(conn, p, channel, lang)
         if output is None and fmt is not Format.HTML:
             output = Path(f"praatmee-pulse-{p.slug()}{'-' + channel if channel else ''}.{fmt.value}")
@@ -100,7 +101,7 @@ def report(
         _fail(f"report failed: {exc.diag.message_primary or type(exc).__name__}", 1)
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     typer.echo(f"ingester: {message}", err=True)
     raise typer.Exit(code)
 

@@ -1,11 +1,11 @@
 """Every number in the report, read from the public kpi views and nothing else, so the report always
 says what the boards and `docs/sql.md` say: `kpi.summary` (the KPI cards, both periods),
 `kpi.activity_daily` (the chart), `kpi.post_stats` (top posts), `kpi.response_times` (unanswered now)
-and, when another part of Pulse has created it, `kpi.entry_daily` (the entry route)."""
+and `kpi.entry_daily` (the entry route)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -53,9 +53,8 @@ class Figures:
     days: list[Day]
     unanswered_now: int
     top_posts: list[Post]
-    entry: dict[str, int] | None = None  # None: no kpi.entry_daily here, or no entry-route counts in either period
+    entry: dict[str, int] | None = None  # None: no entry-route counts in either period
     entry_previous: dict[str, int] | None = None
-    channels: list[str] = field(default_factory=list)
 
 
 def _plain(value: Any) -> Any:
@@ -68,25 +67,18 @@ def _summary(cur: psycopg.Cursor[Any], bounds: tuple[datetime, datetime], channe
     return {k: _plain(row.get(k)) for k in SUMMARY_COLUMNS}
 
 
-def _entry(cur: psycopg.Cursor[Any], period: Period, channel: str | None) -> dict[str, int] | None:
-    """Sums over the period of the entry-route counters that exist (the view is optional)."""
+def _entry(cur: psycopg.Cursor[Any], period: Period) -> tuple[dict[str, int], dict[str, int]]:
+    """The entry-route counters summed over `period` and over the period before it, in one query.
+    Not per channel: the public page and the keyword serve the whole city, so a channel's report
+    shows the city's entry route too."""
+    sums = ", ".join(f"sum({c})::bigint AS {c}" for c in ENTRY_COLUMNS)  # fixed names, no input
     cur.execute(
-        "SELECT column_name FROM information_schema.columns"
-        " WHERE table_schema = 'kpi' AND table_name = 'entry_daily'"
+        f"SELECT day >= %s AS current, {sums} FROM kpi.entry_daily WHERE day >= %s AND day < %s GROUP BY 1",
+        (period.start, period.previous().start, period.end),
     )
-    present = {r["column_name"] for r in cur.fetchall()}
-    wanted = [c for c in ENTRY_COLUMNS if c in present]
-    if "day" not in present or not wanted:
-        return None
-    sums = ", ".join(f"coalesce(sum({c}), 0)::bigint AS {c}" for c in wanted)  # fixed names, no input
-    where = "day >= %s::date AND day < %s::date"
-    args: list[Any] = [period.start, period.end]
-    if channel is not None and "channel" in present:
-        where += " AND channel = %s"
-        args.append(channel)
-    cur.execute(f"SELECT {sums} FROM kpi.entry_daily WHERE {where}", args)
-    row = cur.fetchone() or {}
-    return {c: int(row.get(c) or 0) for c in wanted}
+    got = {r["current"]: {c: int(r[c]) for c in ENTRY_COLUMNS} for r in cur.fetchall()}
+    none = dict.fromkeys(ENTRY_COLUMNS, 0)  # no row: no counts on any day of that period
+    return got.get(True, none), got.get(False, none)
 
 
 def load(conn: psycopg.Connection, period: Period, channel: str | None) -> Figures:
@@ -94,7 +86,6 @@ def load(conn: psycopg.Connection, period: Period, channel: str | None) -> Figur
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT pulse.timezone() AS tz")
         tz_name = cur.fetchone()["tz"]  # type: ignore[index]
-        cur.execute("SELECT set_config('TimeZone', %s, false)", (tz_name,))
         tz = ZoneInfo(tz_name)
         bounds = period.bounds(tz)
         current = _summary(cur, bounds, channel)
@@ -107,12 +98,8 @@ def load(conn: psycopg.Connection, period: Period, channel: str | None) -> Figur
                 GROUP BY 1 ORDER BY 1""",
             (tz_name, *bounds, channel, channel),
         )
-        per_day = {r["day"]: r for r in cur.fetchall()}
-        days = [
-            Day(d, int(per_day[d]["replies"]) if d in per_day else 0,
-                int(per_day[d]["favourites"]) if d in per_day else 0)
-            for d in period.days
-        ]
+        per_day = {r["day"]: (int(r["replies"]), int(r["favourites"])) for r in cur.fetchall()}
+        days = [Day(d, *per_day.get(d, (0, 0))) for d in period.days]  # a quiet day is a bar of 0
         cur.execute(
             "SELECT count(*) AS n FROM kpi.response_times"
             " WHERE answered_at IS NULL AND (%s::text IS NULL OR channel = %s)",
@@ -128,13 +115,9 @@ def load(conn: psycopg.Connection, period: Period, channel: str | None) -> Figur
             (*bounds, channel, channel, TOP_POSTS),
         )
         posts = [Post(**{k: _plain(v) for k, v in r.items()}) for r in cur.fetchall()]
-        cur.execute("SELECT to_regclass('kpi.entry_daily') IS NOT NULL AS here")
-        has_entry = bool(cur.fetchone()["here"])  # type: ignore[index]
-        entry = _entry(cur, period, channel) if has_entry else None
-        entry_prev = _entry(cur, period.previous(), channel) if has_entry else None
-        if not any((entry or {}).values()) and not any((entry_prev or {}).values()):
+        entry: dict[str, int] | None
+        entry_prev: dict[str, int] | None
+        entry, entry_prev = _entry(cur, period)
+        if not any(entry.values()) and not any(entry_prev.values()):
             entry = entry_prev = None  # a city without the entry route (yet) gets no row of zeros
-        cur.execute("SELECT channel FROM pulse.channels ORDER BY 1")
-        channels = [r["channel"] for r in cur.fetchall()]
-    return Figures(period, channel, tz_name, current, previous, days, unanswered, posts, entry, entry_prev,
-                   channels)
+    return Figures(period, channel, tz_name, current, previous, days, unanswered, posts, entry, entry_prev)
