@@ -15,14 +15,14 @@ import asyncpg
 from ingester import store
 from ingester.events import Relation
 from ingester.sink import AnyEvent, Sink
-from tier_scenario import CITY, CITY_ID, _Builder
+from tier_scenario import CITY, CITY_ID, Builder
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 FORMATS = (("qena",), ("innovatorspotlight",), ("vraagvandegemeente",), ())
 
 
 def month(seed: int = 7) -> list[AnyEvent]:
-    rng, b = random.Random(seed), _Builder()
+    rng, b = random.Random(seed), Builder()
     events: list[AnyEvent] = []
     for d in range(31):
         for _ in range(rng.choice((0, 1, 1, 2))):

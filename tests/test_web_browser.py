@@ -19,13 +19,14 @@ import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright
 from web_helpers import BASE, StaticResolver, Store, WebFingerStandIn, build_app, port_of, serve, settings
 
+from ingester.report.browser import chromium
 from ingester.simulator.scenario import OPENING_POSTS, REPLIES
 from ingester.web.reply import Destinations
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "out" / "test-artifacts"
 AXE = ROOT / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = chromium()  # the same lookup the report uses (Debian's path, else the PATH)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 

@@ -45,7 +45,7 @@ def resident(n: int) -> Account:
     return Account(key=f"res-{n:02d}", acct=f"bewoner{n}@social.example", url=f"https://social.example/@bewoner{n}")
 
 
-class _Builder:
+class Builder:
     """Ids come from one counter so that they grow with insertion order, like snowflakes."""
 
     def __init__(self) -> None:
@@ -116,7 +116,7 @@ def deleted(st: StatusEvent, at: datetime) -> DeleteEvent:
 
 def batches(now: datetime) -> list[list[AnyEvent]]:
     """The events, cut into the batches the sink receives (children sometimes before parents)."""
-    b = _Builder()
+    b = Builder()
     fav, boost = InteractionKind.FAVOURITE, InteractionKind.REBLOG
     # -- spring: the 23-hour day -----------------------------------------------------------------
     spot = b.post("ams", t(3, 28, 22, 30), "innovatorspotlight")  # 23:30 CET, local 28th
