@@ -13,7 +13,7 @@ from test_grafana_boards import SPANS, check_frame, options, run
 from test_grafana_scenario import live_database
 
 from ingester.grafana import alerts
-from ingester.grafana.build import DASHBOARDS
+from ingester.grafana.build import dashboards
 from ingester.grafana.macros import TimeRange, expand
 
 
@@ -33,7 +33,7 @@ def as_grafana_reads(cols: list[str], rows: list[tuple[Any, ...]]) -> tuple[list
 def every_query(url: str, *, timescaledb: bool, now: datetime) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
     out: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
-        for board in DASHBOARDS:
+        for board in dashboards():
             rng = TimeRange(now - SPANS[board.time_from], now)
             variables = options(conn, board, rng, {})
             for panel in board.panels:
@@ -55,7 +55,7 @@ def every_query(url: str, *, timescaledb: bool, now: datetime) -> dict[str, tupl
 
 def reads_the_clock() -> set[str]:
     """Queries that read now() give values seconds apart between two runs (e.g. "longest wait")."""
-    titles = {f"{b.title} / {p.title}" for b in DASHBOARDS for p in b.panels
+    titles = {f"{b.title} / {p.title}" for b in dashboards() for p in b.panels
               if "now()" in p.query.sql.lower() or "waiting" in p.query.sql.lower()}  # kpi.unanswered reads now()
     return titles | {f"alert {r.uid}" for r in alerts.rules() if "now()" in r.sql.lower()}
 

@@ -15,7 +15,7 @@ from ingester.grafana.model import Dashboard, Frame, Link, Panel, Query, Row
 from ingester.grafana.texts import COMMON, fields, sql_text
 from ingester.grafana.texts_kpi import TEXTS
 from ingester.grafana.variables import channel, channel_is, format_is, in_thread, post, post_format
-from ingester.i18n import DEFAULT_LANGUAGE, Language
+from ingester.i18n import Language
 
 _SUMMARY = "kpi.summary($__timeFrom(), $__timeTo(), $channel, $format)"
 _PREVIOUS = (
@@ -242,7 +242,3 @@ def post_detail(lang: Language) -> Dashboard:
         ),
     )
 
-
-# The default language's boards, for code that needs no other language.
-OVERVIEW = overview(DEFAULT_LANGUAGE)
-POST_DETAIL = post_detail(DEFAULT_LANGUAGE)

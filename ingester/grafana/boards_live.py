@@ -275,6 +275,5 @@ def health(lang: Language) -> Dashboard:
     )
 
 
-# The default language's boards, for code that needs no other language.
-LIVE_QA = live_qa(DEFAULT_LANGUAGE)
+# The default language's health board: tests/test_simulated_data.py reads its data-origin panel.
 HEALTH = health(DEFAULT_LANGUAGE)

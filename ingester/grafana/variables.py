@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ingester.grafana.model import QueryVariable
 from ingester.grafana.texts import COMMON, sql_text
-from ingester.i18n import DEFAULT_LANGUAGE, Language
+from ingester.i18n import Language
 
 # The configured timezone of every local bucket (pulse.config, written by `ingester migrate`).
 TZ = "pulse.timezone()"
@@ -56,11 +56,6 @@ SELECT p.post_id AS __value,
  ORDER BY (p.format = 'qa') DESC, p.posted_at DESC, p.post_id DESC
  LIMIT 200""")
 
-
-# The default language's variables, for code that needs no other language.
-CHANNEL = channel(DEFAULT_LANGUAGE)
-FORMAT = post_format(DEFAULT_LANGUAGE)
-POST = post(DEFAULT_LANGUAGE)
 
 
 def channel_is(alias: str) -> str:
