@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ingester.grafana.boards_entry import entry_items
 from ingester.grafana.model import Dashboard, Frame, Link, Panel, Query, Row
-from ingester.grafana.texts import COMMON, fields, sql_text
+from ingester.grafana.texts import COMMON, fields, mastodon_link, sql_text
 from ingester.grafana.texts_kpi import TEXTS
 from ingester.grafana.variables import channel, channel_is, format_is, in_thread, post, post_format
 from ingester.i18n import Language
@@ -24,10 +24,6 @@ _PREVIOUS = (
 )
 _POST_LINK = "/d/pulse-post/post-detail?var-channel=${channel}&var-post=${__value.raw}&${__url_time_range}"
 _ACTIVITY_COLUMNS = ("replies", "mentions", "quotes", "favourites", "boosts", "follows")
-
-
-def _mastodon_link(lang: Language) -> Link:
-    return Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
 
 
 def _kpi_stat(lang: Language, key: str, decimals: int = 2) -> Panel:
@@ -152,7 +148,7 @@ def overview(lang: Language) -> Dashboard:
             Row(t("row.posts")),
             Panel(key="top_posts", title=t("top_posts"), kind="table", width=24, height=10,
                   description=t("top_posts.desc"), fields=fields(lang, *_TOP_POSTS_COLUMNS),
-                  links=(_mastodon_link(lang),
+                  links=(mastodon_link(lang),
                          Link("post_id", COMMON.text(lang, "post_detail"), _POST_LINK, new_tab=False)),
                   query=Query(_TOP_POSTS, Frame.TABLE, _TOP_POSTS_COLUMNS)),
             *entry_items(lang),
@@ -220,7 +216,7 @@ def post_detail(lang: Language) -> Dashboard:
         links_title=COMMON.text(lang, "boards"),
         items=(
             Panel(key="the_post", title=t("the_post"), kind="table", width=24, height=5,
-                  links=(_mastodon_link(lang),), description=t("the_post.desc"),
+                  links=(mastodon_link(lang),), description=t("the_post.desc"),
                   fields=fields(lang, *_POST_STATS_COLUMNS),
                   query=Query(_POST_STATS, Frame.TABLE, _POST_STATS_COLUMNS)),
             Panel(key="thread", title=t("thread"), kind="timeseries", width=16, height=8, stacked=True,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from ingester.grafana import boards_session
 from ingester.grafana.boards_session import PLAIN as _PLAIN
-from ingester.grafana.model import Annotation, Dashboard, Frame, Link, Panel, Query, Row
-from ingester.grafana.texts import COMMON, fields, sql_text
+from ingester.grafana.model import Annotation, Dashboard, Frame, Panel, Query, Row
+from ingester.grafana.texts import COMMON, fields, mastodon_link, sql_text
 from ingester.grafana.texts_live import TEXTS
 from ingester.grafana.variables import channel, channel_is, session
 from ingester.i18n import DEFAULT_LANGUAGE, Language
@@ -94,7 +94,7 @@ def live_qa(lang: Language) -> Dashboard:
     def t(key: str) -> str:
         return TEXTS.text(lang, key)
 
-    link = Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
+    link = mastodon_link(lang)
     return Dashboard(
         uid="pulse-live",
         title=t("live.title"),
@@ -106,7 +106,7 @@ def live_qa(lang: Language) -> Dashboard:
         links_to=("praatmee-pulse",),
         links_title=COMMON.text(lang, "boards"),
         items=(
-            *boards_session.items(lang, COMMON.text(lang, "open_on_mastodon")),
+            *boards_session.items(lang),
             Row(t("row.channel")),
             _stat(lang, "replies", _REPLIES),
             _stat(lang, "participants", _PARTICIPANTS),

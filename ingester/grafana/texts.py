@@ -12,7 +12,7 @@ Dutch browser), `dthms` shows a duration as `01:05:03` (no words, so it reads th
 
 from __future__ import annotations
 
-from ingester.grafana.model import Field
+from ingester.grafana.model import Field, Link
 from ingester.i18n import Catalog, Language
 
 COUNT = ("locale", 0)
@@ -103,6 +103,11 @@ def fields(lang: Language, *columns: str) -> tuple[Field, ...]:
                     if column == "answered" else ())
         out.append(Field(column, COLUMNS.text(lang, column), unit, decimals, mappings))
     return tuple(out)
+
+
+def mastodon_link(lang: Language) -> Link:
+    """The data link on a table's `url` column: the status itself, on Mastodon."""
+    return Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
 
 
 def sql_text(text: str) -> str:
