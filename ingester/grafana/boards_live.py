@@ -9,6 +9,8 @@ with the chosen session's panels (`boards_session`), then the whole channel over
 
 from __future__ import annotations
 
+from typing import Any
+
 from ingester.grafana import boards_session
 from ingester.grafana.boards_session import PLAIN as _PLAIN
 from ingester.grafana.model import Annotation, Dashboard, Frame, Panel, Query, Row
@@ -236,12 +238,11 @@ def health(lang: Language) -> Dashboard:
     def t(key: str) -> str:
         return TEXTS.text(lang, key)
 
-    def panel(key: str, kind: str, sql: str, frame: Frame, *columns: str, **kw: object) -> Panel:
-        width = kw.pop("width", 12)
-        height = kw.pop("height", 8)
-        return Panel(key=key, title=t(key), kind=kind, width=width, height=height,  # type: ignore[arg-type]
-                     description=t(f"{key}.desc"), query=Query(sql, frame, columns if frame is Frame.TABLE else ()),
-                     fields=fields(lang, *columns), **kw)  # type: ignore[arg-type]
+    def panel(key: str, kind: str, sql: str, frame: Frame, *columns: str, **layout: Any) -> Panel:
+        """`columns`: the headers to translate (and, for a table, its declared columns)."""
+        return Panel(key=key, title=t(key), kind=kind, description=t(f"{key}.desc"),
+                     query=Query(sql, frame, columns if frame is Frame.TABLE else ()),
+                     fields=fields(lang, *columns), **layout)
 
     connected = _connected_map(lang)
     return Dashboard(
