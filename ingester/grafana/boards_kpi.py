@@ -24,6 +24,11 @@ _PREVIOUS = (
 )
 _POST_LINK = "/d/pulse-post/post-detail?var-channel=${channel}&var-post=${__value.raw}&${__url_time_range}"
 _ACTIVITY_COLUMNS = ("replies", "mentions", "quotes", "favourites", "boosts", "follows")
+_LEGEND = {"legend": {"displayMode": "list", "placement": "bottom"}}
+# Activity sources: the kpi.activity_* views filtered here, or kpi.activity() for local ISO weeks
+# (Monday 00:00 in the configured timezone, exact over the range), which takes range and channel itself.
+_IN_RANGE = f"$__timeFilter(a.bucket) AND {channel_is('a')} AND {format_is('a')}"
+_WEEKS = "kpi.activity($__timeFrom(), $__timeTo(), 'week', $channel)"
 
 
 def _kpi_stat(lang: Language, key: str, decimals: int = 2) -> Panel:
@@ -42,19 +47,19 @@ def _kpi_stat(lang: Language, key: str, decimals: int = 2) -> Panel:
     )
 
 
-def _activity(lang: Language, view: str, key: str, width: int) -> Panel:
+def _activity(lang: Language, key: str, width: int, source: str, where: str) -> Panel:
+    """Every kind of activity per bucket of `source` (a kpi.activity_* view or kpi.activity(), alias a)."""
     sql = f"""
 SELECT a.bucket AS "time",
        sum(a.replies) AS replies, sum(a.mentions) AS mentions, sum(a.quotes) AS quotes,
        sum(a.favourites) AS favourites, sum(a.reblogs) AS boosts, sum(a.follows) AS follows
-  FROM {view} a
- WHERE $__timeFilter(a.bucket) AND {channel_is("a")} AND {format_is("a")}
+  FROM {source} a
+ WHERE {where}
  GROUP BY 1
  ORDER BY 1"""
     return Panel(key=key, title=TEXTS.text(lang, key), kind="timeseries", width=width, height=8, stacked=True,
                  unit="locale", decimals=0, description=TEXTS.text(lang, f"{key}.desc"),
-                 query=Query(sql, Frame.SERIES), fields=fields(lang, *_ACTIVITY_COLUMNS),
-                 options={"legend": {"displayMode": "list", "placement": "bottom"}})
+                 query=Query(sql, Frame.SERIES), fields=fields(lang, *_ACTIVITY_COLUMNS), options=_LEGEND)
 
 
 def _compare(lang: Language) -> str:
@@ -99,22 +104,11 @@ SELECT p.posted_at AS "time", p.format, p.replies, p.repliers, p.favourites, p.r
 _TOP_POSTS_COLUMNS = ("time", "format", "replies", "repliers", "favourites", "boosts", "reply_like_ratio",
                       "answered_share", "url", "post_id")
 
-# Local ISO weeks (Monday 00:00 in the configured timezone), exact over the range.
-_WEEKLY = f"""
-SELECT a.bucket AS "time",
-       sum(a.replies) AS replies, sum(a.mentions) AS mentions, sum(a.quotes) AS quotes,
-       sum(a.favourites) AS favourites, sum(a.reblogs) AS boosts, sum(a.follows) AS follows
-  FROM kpi.activity($__timeFrom(), $__timeTo(), 'week', $channel) a
- WHERE {format_is("a")}
- GROUP BY 1
- ORDER BY 1"""
-
 
 def overview(lang: Language) -> Dashboard:
     def t(key: str) -> str:
         return TEXTS.text(lang, key)
 
-    legend = {"legend": {"displayMode": "list", "placement": "bottom"}}
     return Dashboard(
         uid="pulse-overview",
         title=t("overview.title"),
@@ -136,15 +130,13 @@ def overview(lang: Language) -> Dashboard:
                   description=t("by_format.desc"), fields=fields(lang, *_BY_FORMAT_COLUMNS),
                   query=Query(_BY_FORMAT, Frame.TABLE, _BY_FORMAT_COLUMNS)),
             Row(t("row.activity")),
-            _activity(lang, "kpi.activity_hourly", "hourly", 24),
-            _activity(lang, "kpi.activity_daily", "daily", 12),
-            Panel(key="weekly", title=t("weekly"), kind="timeseries", width=12, height=8, stacked=True,
-                  unit="locale", decimals=0, description=t("weekly.desc"), query=Query(_WEEKLY, Frame.SERIES),
-                  fields=fields(lang, *_ACTIVITY_COLUMNS), options=legend),
+            _activity(lang, "hourly", 24, "kpi.activity_hourly", _IN_RANGE),
+            _activity(lang, "daily", 12, "kpi.activity_daily", _IN_RANGE),
+            _activity(lang, "weekly", 12, _WEEKS, format_is("a")),
             Panel(key="new_returning", title=t("new_returning"), kind="timeseries", width=24, height=8,
                   stacked=True, unit="locale", decimals=0, description=t("new_returning.desc"),
                   query=Query(_NEW_RETURNING, Frame.SERIES),
-                  fields=fields(lang, "new_accounts", "returning_accounts"), options=legend),
+                  fields=fields(lang, "new_accounts", "returning_accounts"), options=_LEGEND),
             Row(t("row.posts")),
             Panel(key="top_posts", title=t("top_posts"), kind="table", width=24, height=10,
                   description=t("top_posts.desc"), fields=fields(lang, *_TOP_POSTS_COLUMNS),
