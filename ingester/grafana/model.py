@@ -77,6 +77,7 @@ class Field:
 
 @dataclass(frozen=True)
 class Panel:
+    key: str  # stable, language-independent name for tests and code (unique per board); never shown
     title: str
     kind: str  # timeseries | stat | table | barchart | state-timeline
     query: Query
@@ -89,7 +90,6 @@ class Panel:
     options: dict[str, Any] = field(default_factory=dict)
     stacked: bool = False
     fields: tuple[Field, ...] = ()
-    key: str = ""  # stable, language-independent name for tests and code; never shown
 
     def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
