@@ -211,13 +211,25 @@ def test_panels_never_overlap_on_the_grid() -> None:
             cells |= mine
 
 
+def test_values_shown_as_words_are_mapped_in_the_field_config_where_grafana_reads_them() -> None:
+    # under a panel's `options` Grafana ignores mappings: the data-source banner would read a green "2"
+    for board in EVERY_BOARD:
+        docs = {p.key: p.to_json(1, 0, 0) for p in board.panels}
+        assert [k for k, d in docs.items() if "mappings" in d["options"]] == [], board.uid
+        if board.uid == "pulse-health":
+            words = {k: docs[k]["fieldConfig"]["defaults"]["mappings"][0]["options"]
+                     for k in ("origin", "stream", "connected")}
+            assert words["origin"]["2"]["color"] == "red" and words["origin"]["1"]["color"] == "green"
+            assert set(words["stream"]) == set(words["connected"]) == {"0", "1"}
+
+
 def test_numbers_have_units_counts_no_decimals_ratios_two_and_durations_read_as_a_clock() -> None:
     for board in EVERY_BOARD:
         for p in board.to_json()["panels"]:
             if p["type"] == "row":
                 continue
             defaults = p["fieldConfig"]["defaults"]
-            if p["type"] == "stat" and "mappings" not in p["options"]:  # (mapped stats show words)
+            if p["type"] == "stat" and "mappings" not in defaults:  # (mapped stats show words)
                 assert defaults.get("unit") in ("locale", "dthms"), p["title"]
                 assert defaults["unit"] == "dthms" or defaults.get("decimals") is not None, p["title"]
             for o in p["fieldConfig"]["overrides"]:

@@ -221,17 +221,13 @@ SELECT CASE d.origin WHEN 'simulated' THEN 2 WHEN 'real' THEN 1 ELSE 0 END::floa
   FROM kpi.data_origin d"""
 
 
-def _data_origin_map(lang: Language) -> dict[str, object]:
-    return {"mappings": [{"type": "value", "options": {
-        "2": {"text": TEXTS.text(lang, "origin.simulated"), "color": "red"},
-        "1": {"text": TEXTS.text(lang, "origin.real"), "color": "green"},
-        "0": {"text": TEXTS.text(lang, "origin.none"), "color": "text"}}}]}
+def _data_origin_words(lang: Language) -> tuple[tuple[str, str, str], ...]:
+    return (("2", TEXTS.text(lang, "origin.simulated"), "red"), ("1", TEXTS.text(lang, "origin.real"), "green"),
+            ("0", TEXTS.text(lang, "origin.none"), "text"))
 
 
-def _connected_map(lang: Language) -> dict[str, object]:
-    return {"mappings": [{"type": "value", "options": {
-        "0": {"text": COMMON.text(lang, "disconnected"), "color": "red"},
-        "1": {"text": COMMON.text(lang, "connected"), "color": "green"}}}]}
+def _connected_words(lang: Language) -> tuple[tuple[str, str, str], ...]:
+    return (("0", COMMON.text(lang, "disconnected"), "red"), ("1", COMMON.text(lang, "connected"), "green"))
 
 
 def health(lang: Language) -> Dashboard:
@@ -244,7 +240,7 @@ def health(lang: Language) -> Dashboard:
                      query=Query(sql, frame, columns if frame is Frame.TABLE else ()),
                      fields=fields(lang, *columns), **layout)
 
-    connected = _connected_map(lang)
+    connected = _connected_words(lang)
     return Dashboard(
         uid="pulse-health",
         title=t("health.title"),
@@ -256,13 +252,13 @@ def health(lang: Language) -> Dashboard:
         links_title=COMMON.text(lang, "boards"),
         items=(
             panel("origin", "stat", _DATA_ORIGIN, Frame.STAT, width=24, height=3,
-                  options={**_data_origin_map(lang), "colorMode": "background", "textMode": "value"}),
-            panel("stream", "stat", _CONNECTED_NOW, Frame.STAT, width=6, height=4,
-                  options={**connected, "colorMode": "background"}),
+                  mappings=_data_origin_words(lang), options={"colorMode": "background", "textMode": "value"}),
+            panel("stream", "stat", _CONNECTED_NOW, Frame.STAT, width=6, height=4, mappings=connected,
+                  options={"colorMode": "background"}),
             panel("event_age", "stat", _LAST_EVENT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
             panel("heartbeat_age", "stat", _HEARTBEAT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
             panel("connected", "state-timeline", _CONNECTED, Frame.SERIES, "connected", width=6, height=4,
-                  options=connected),
+                  mappings=connected),
             # long format: one series per kind, named by the kind itself (no displayName override)
             panel("events", "timeseries", _EVENTS, Frame.SERIES, stacked=True, unit="locale", decimals=0),
             panel("lag", "timeseries", _LAG, Frame.SERIES, "median lag", "worst channel", unit="s", decimals=1),

@@ -90,6 +90,9 @@ class Panel:
     options: dict[str, Any] = field(default_factory=dict)
     stacked: bool = False
     fields: tuple[Field, ...] = ()
+    # (raw value, text, colour): a stat or state shown as words. Grafana reads value mappings from the
+    # field config only; under `options` it ignores them and shows the bare number.
+    mappings: tuple[tuple[str, str, str], ...] = ()
 
     def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
@@ -102,6 +105,9 @@ class Panel:
                                   "spanNulls": False, "showPoints": "never"}
             if self.stacked:
                 defaults["custom"]["stacking"] = {"mode": "normal", "group": "A"}
+        if self.mappings:
+            defaults["mappings"] = [{"type": "value", "options": {
+                raw: {"text": text, "color": color} for raw, text, color in self.mappings}}]
         overrides = [f.override() for f in self.fields] + [
             {
                 "matcher": {"id": "byName", "options": link.column},
