@@ -31,13 +31,13 @@ from ingester.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, parse_language
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def provisioning_dir(lang: Language, root: Path = ROOT) -> Path:
+def provisioning_dir(lang: Language) -> Path:
     """`grafana/provisioning` for the default language, `grafana/provisioning-<lang>` for the others.
 
     In a checkout: the committed files. Installed as a wheel there is no checkout: below the current
     directory (or wherever --out says)."""
     name = "provisioning" if lang == DEFAULT_LANGUAGE else f"provisioning-{lang}"
-    base = root / "grafana" if (root / "grafana").is_dir() else Path("grafana")
+    base = ROOT / "grafana" if (ROOT / "grafana").is_dir() else Path("grafana")
     return base / name
 
 
