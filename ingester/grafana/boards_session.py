@@ -11,7 +11,7 @@ from __future__ import annotations
 from ingester.grafana.model import Frame, Panel, Query, Row
 from ingester.grafana.texts import fields, mastodon_link, sql_text
 from ingester.grafana.texts_live import TEXTS
-from ingester.grafana.variables import channel_is, in_session
+from ingester.grafana.variables import channel_is, in_thread
 from ingester.i18n import Language
 
 # Reply text is stored as Mastodon's HTML; tables show it as plain text.
@@ -36,7 +36,7 @@ SELECT {value}::float8 AS {column}
 PER_MINUTE = f"""
 SELECT $__timeGroupAlias(e.occurred_at, '1m', 0), count(*) AS replies
   FROM kpi.engagements e
- WHERE $__timeFilter(e.occurred_at) AND e.kind = 'reply' AND {channel_is("e")} AND {in_session("e")}
+ WHERE $__timeFilter(e.occurred_at) AND e.kind = 'reply' AND {channel_is("e")} AND {in_thread("e", "session")}
  GROUP BY 1
  ORDER BY 1"""
 

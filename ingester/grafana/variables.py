@@ -63,11 +63,7 @@ def format_is(alias: str) -> str:
     return f"($format::text IS NULL OR {alias}.format = $format)"
 
 
-def in_thread(alias: str) -> str:
-    """An engagement belongs to the selected post's thread (deep replies carry thread_root_id)."""
-    return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{post:sqlstring}}"
-
-
-def in_session(alias: str) -> str:
-    """The same for the Live board's session variable."""
-    return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{session:sqlstring}}"
+def in_thread(alias: str, variable: str = "post") -> str:
+    """An engagement belongs to the thread of the post chosen in `variable` (`post`, or `session` on the
+    Live board); deep replies carry thread_root_id."""
+    return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{{variable}:sqlstring}}"
