@@ -115,8 +115,7 @@ def overview(lang: Language) -> Dashboard:
         description=t("overview.desc"),
         variables=(channel(lang), post_format(lang)),
         time_from="now-7d",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
             Row(t("row.kpis")),
             _kpi_stat(lang, "replies_per_post"),
@@ -204,8 +203,7 @@ def post_detail(lang: Language) -> Dashboard:
         description=t("post.desc"),
         variables=(channel(lang), post(lang)),
         time_from="now-7d",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
             Panel(key="the_post", title=t("the_post"), kind="table", width=24, height=5,
                   links=(mastodon_link(lang),), description=t("the_post.desc"),

@@ -105,8 +105,7 @@ def live_qa(lang: Language) -> Dashboard:
         annotations=(Annotation(t("anno"), _city_posted(lang)),),
         time_from="now-3h",
         refresh="5s",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
             *boards_session.items(lang),
             Row(t("row.channel")),
@@ -248,8 +247,7 @@ def health(lang: Language) -> Dashboard:
         variables=(channel(lang),),
         time_from="now-6h",
         refresh="10s",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
             panel("origin", "stat", _DATA_ORIGIN, Frame.STAT, width=24, height=3,
                   mappings=_data_origin_words(lang), options={"colorMode": "background", "textMode": "value"}),

@@ -191,8 +191,7 @@ class Dashboard:
     time_from: str = "now-7d"
     refresh: str = ""
     tags: tuple[str, ...] = ("praatmee-pulse",)
-    links_to: tuple[str, ...] = ()  # other dashboards' tags to link
-    links_title: str = "Boards"  # the board menu's label, in the board's language
+    menu: str = ""  # label of a drop-down of the boards with the same tags, in the board's language; "" = none
 
     @property
     def panels(self) -> list[Panel]:
@@ -237,9 +236,9 @@ class Dashboard:
             "fiscalYearStartMonth": 0,
             "liveNow": False,
             "links": [
-                {"type": "dashboards", "tags": list(self.links_to), "asDropdown": True,
-                 "title": self.links_title, "includeVars": True, "keepTime": True}
-            ] if self.links_to else [],
+                {"type": "dashboards", "tags": list(self.tags), "asDropdown": True,
+                 "title": self.menu, "includeVars": True, "keepTime": True}
+            ] if self.menu else [],
             "annotations": {"list": [builtin, *(a.to_json() for a in self.annotations)]},
             "templating": {"list": [v.to_json() for v in self.variables]},
             "panels": panels,
