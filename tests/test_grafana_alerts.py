@@ -14,7 +14,7 @@ from test_grafana_scenario import Scenario, baseline_week, live_session
 from ingester.events import InteractionKind
 from ingester.grafana import alerts, build
 from ingester.grafana.macros import TimeRange, expand
-from ingester.i18n import LANGUAGES, Language
+from ingester.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language
 
 RULES = {r.uid: r for r in alerts.rules()}
 
@@ -131,7 +131,7 @@ def test_rule_titles_and_messages_follow_the_language_and_nothing_else_does() ->
 
 
 def test_contact_points_and_policy_come_from_the_environment() -> None:
-    folder = build.PROVISIONING / "alerting"
+    folder = build.provisioning_dir(DEFAULT_LANGUAGE) / "alerting"
     points = yaml.safe_load((folder / "contact-points.yaml").read_text())["contactPoints"]
     settings = {p["name"]: p["receivers"][0]["settings"] for p in points}
     assert settings["pulse-email"]["addresses"] == "$PULSE_ALERT_EMAIL"

@@ -13,7 +13,7 @@ from test_grafana_boards import SPANS, check_frame, options, run
 from test_grafana_scenario import live_database
 
 from ingester.grafana import alerts
-from ingester.grafana.build import DASHBOARDS
+from ingester.grafana.build import dashboards
 from ingester.grafana.macros import TimeRange, expand
 
 
@@ -33,7 +33,7 @@ def as_grafana_reads(cols: list[str], rows: list[tuple[Any, ...]]) -> tuple[list
 def every_query(url: str, *, timescaledb: bool, now: datetime) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
     out: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
-        for board in DASHBOARDS:
+        for board in dashboards():
             rng = TimeRange(now - SPANS[board.time_from], now)
             variables = options(conn, board, rng, {})
             for panel in board.panels:
@@ -43,9 +43,9 @@ def every_query(url: str, *, timescaledb: bool, now: datetime) -> dict[str, tupl
                 try:
                     cols, rows = as_grafana_reads(*run(conn, sql))
                 except psycopg.Error as exc:
-                    raise AssertionError(f"{board.title} / {panel.title}: {exc}\n{sql}") from None
+                    raise AssertionError(f"{board.uid} / {panel.key}: {exc}\n{sql}") from None
                 check_frame(panel.query, cols, rows)
-                out[f"{board.title} / {panel.title}"] = (cols, sorted(rows, key=repr))
+                out[f"{board.uid} / {panel.key}"] = (cols, sorted(rows, key=repr))
         for rule in alerts.rules():
             sql = expand(rule.sql, TimeRange(now - timedelta(minutes=10), now), timescaledb=timescaledb).sql
             cols, rows = as_grafana_reads(*run(conn, sql))
@@ -55,9 +55,9 @@ def every_query(url: str, *, timescaledb: bool, now: datetime) -> dict[str, tupl
 
 def reads_the_clock() -> set[str]:
     """Queries that read now() give values seconds apart between two runs (e.g. "longest wait")."""
-    titles = {f"{b.title} / {p.title}" for b in DASHBOARDS for p in b.panels
-              if "now()" in p.query.sql.lower() or "waiting" in p.query.sql.lower()}  # kpi.unanswered reads now()
-    return titles | {f"alert {r.uid}" for r in alerts.rules() if "now()" in r.sql.lower()}
+    keys = {f"{b.uid} / {p.key}" for b in dashboards() for p in b.panels
+            if "now()" in p.query.sql.lower() or "waiting" in p.query.sql.lower()}  # kpi.unanswered reads now()
+    return keys | {f"alert {r.uid}" for r in alerts.rules() if "now()" in r.sql.lower()}
 
 
 def same(want: tuple[list[str], list[tuple[Any, ...]]], got: tuple[list[str], list[tuple[Any, ...]]],
@@ -88,9 +88,9 @@ async def test_every_panel_and_alert_query_runs_on_plain_postgresql_with_the_tim
     drop_time_bucket(database_url)  # plain PostgreSQL as it is: no time_bucket() at all
     without_flag = every_query(database_url, timescaledb=False, now=now)
     assert without_flag.keys() == with_flag.keys()
-    series = [title for title in with_flag if any("time" == c for c in with_flag[title][0])]
+    series = [key for key in with_flag if any("time" == c for c in with_flag[key][0])]
     assert len(series) >= 9  # the time-series panels that used to fail with the flag on
-    differ = {title: (with_flag[title], got) for title, got in without_flag.items()
-              if not same(with_flag[title], got, slack=60.0 if title in clocked else 0.0)}
+    differ = {key: (with_flag[key], got) for key, got in without_flag.items()
+              if not same(with_flag[key], got, slack=60.0 if key in clocked else 0.0)}
     assert differ == {}
     assert sum(bool(rows) for _, rows in without_flag.values()) > len(without_flag) // 2  # most see data

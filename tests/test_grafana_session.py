@@ -14,6 +14,7 @@ from test_grafana_scenario import Scenario, baseline_week, install_time_bucket_s
 from ingester.events import InteractionKind
 from ingester.grafana.boards_live import live_qa
 from ingester.grafana.macros import TimeRange
+from ingester.grafana.texts_live import TEXTS
 from ingester.i18n import LANGUAGES, Language
 
 # (days ago, replies, first resident): residents 5-9 of the second one reply in the live session too
@@ -101,17 +102,19 @@ async def test_a_picked_earlier_session_shows_its_own_figures(database_url: str)
 async def test_the_session_sits_beside_the_average_of_the_channels_previous_sessions(database_url: str) -> None:
     s, earlier, qa = await channel_with_sessions(database_url)
     results = run_board(database_url, live_qa("en"), {"channel": "amsterdam"})
-    table = {row[0]: (float(row[1]), float(row[2])) for row in results["session.compare"]}
+    # rows are labelled in the board's language: read them by their catalogue key (k.replies, ...)
+    key = {TEXTS.text("en", k): k.removeprefix("k.") for k in TEXTS.keys() if k.startswith("k.")}
+    table = {key[row[0]]: (float(row[1]), float(row[2])) for row in results["session.compare"]}
     with psycopg.connect(database_url) as conn:
         now, before = contract(conn, qa), [contract(conn, p) for p in earlier]
-    assert table["Replies"] == (now["replies"], round(mean(p["replies"] for p in before), 2))  # shown rounded
-    assert table["Participants"][1] == pytest.approx(round(mean(p["participants"] for p in before), 2))
-    assert table["Median response time (min)"] == (
+    assert table["replies"] == (now["replies"], round(mean(p["replies"] for p in before), 2))  # shown rounded
+    assert table["participants"][1] == pytest.approx(round(mean(p["participants"] for p in before), 2))
+    assert table["median"] == (
         pytest.approx(round(now["median"] / 60, 2)),
         pytest.approx(round(mean(p["median"] for p in before) / 60, 2)))
-    assert table["Waiting for an answer"][1] == pytest.approx(round(mean(p["waiting"] for p in before), 2))
+    assert table["waiting"][1] == pytest.approx(round(mean(p["waiting"] for p in before), 2))
     # the pace: replies 2, 5, 8, ... minutes after each earlier post, so 6 of each within the first 19
-    assert table["Replies at this point of the session"] == (now["replies"], 6.0)
+    assert table["at_this_point"] == (now["replies"], 6.0)
 
 
 async def test_the_default_session_is_the_newest_qa_post_and_any_post_can_be_picked(database_url: str) -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from ingester.grafana.boards_entry import entry_items
 from ingester.grafana.model import Dashboard, Frame, Link, Panel, Query, Row
-from ingester.grafana.texts import COMMON, fields, sql_text
+from ingester.grafana.texts import COMMON, fields, mastodon_link, sql_text
 from ingester.grafana.texts_kpi import TEXTS
 from ingester.grafana.variables import channel, channel_is, format_is, in_thread, post, post_format
-from ingester.i18n import DEFAULT_LANGUAGE, Language
+from ingester.i18n import Language
 
 _SUMMARY = "kpi.summary($__timeFrom(), $__timeTo(), $channel, $format)"
 _PREVIOUS = (
@@ -24,10 +24,11 @@ _PREVIOUS = (
 )
 _POST_LINK = "/d/pulse-post/post-detail?var-channel=${channel}&var-post=${__value.raw}&${__url_time_range}"
 _ACTIVITY_COLUMNS = ("replies", "mentions", "quotes", "favourites", "boosts", "follows")
-
-
-def _mastodon_link(lang: Language) -> Link:
-    return Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
+_LEGEND = {"legend": {"displayMode": "list", "placement": "bottom"}}
+# Activity sources: the kpi.activity_* views filtered here, or kpi.activity() for local ISO weeks
+# (Monday 00:00 in the configured timezone, exact over the range), which takes range and channel itself.
+_IN_RANGE = f"$__timeFilter(a.bucket) AND {channel_is('a')} AND {format_is('a')}"
+_WEEKS = "kpi.activity($__timeFrom(), $__timeTo(), 'week', $channel)"
 
 
 def _kpi_stat(lang: Language, key: str, decimals: int = 2) -> Panel:
@@ -46,19 +47,19 @@ def _kpi_stat(lang: Language, key: str, decimals: int = 2) -> Panel:
     )
 
 
-def _activity(lang: Language, view: str, key: str, width: int) -> Panel:
+def _activity(lang: Language, key: str, width: int, source: str, where: str) -> Panel:
+    """Every kind of activity per bucket of `source` (a kpi.activity_* view or kpi.activity(), alias a)."""
     sql = f"""
 SELECT a.bucket AS "time",
        sum(a.replies) AS replies, sum(a.mentions) AS mentions, sum(a.quotes) AS quotes,
        sum(a.favourites) AS favourites, sum(a.reblogs) AS boosts, sum(a.follows) AS follows
-  FROM {view} a
- WHERE $__timeFilter(a.bucket) AND {channel_is("a")} AND {format_is("a")}
+  FROM {source} a
+ WHERE {where}
  GROUP BY 1
  ORDER BY 1"""
     return Panel(key=key, title=TEXTS.text(lang, key), kind="timeseries", width=width, height=8, stacked=True,
                  unit="locale", decimals=0, description=TEXTS.text(lang, f"{key}.desc"),
-                 query=Query(sql, Frame.SERIES), fields=fields(lang, *_ACTIVITY_COLUMNS),
-                 options={"legend": {"displayMode": "list", "placement": "bottom"}})
+                 query=Query(sql, Frame.SERIES), fields=fields(lang, *_ACTIVITY_COLUMNS), options=_LEGEND)
 
 
 def _compare(lang: Language) -> str:
@@ -103,30 +104,18 @@ SELECT p.posted_at AS "time", p.format, p.replies, p.repliers, p.favourites, p.r
 _TOP_POSTS_COLUMNS = ("time", "format", "replies", "repliers", "favourites", "boosts", "reply_like_ratio",
                       "answered_share", "url", "post_id")
 
-# Local ISO weeks (Monday 00:00 in the configured timezone), exact over the range.
-_WEEKLY = f"""
-SELECT a.bucket AS "time",
-       sum(a.replies) AS replies, sum(a.mentions) AS mentions, sum(a.quotes) AS quotes,
-       sum(a.favourites) AS favourites, sum(a.reblogs) AS boosts, sum(a.follows) AS follows
-  FROM kpi.activity($__timeFrom(), $__timeTo(), 'week', $channel) a
- WHERE {format_is("a")}
- GROUP BY 1
- ORDER BY 1"""
-
 
 def overview(lang: Language) -> Dashboard:
     def t(key: str) -> str:
         return TEXTS.text(lang, key)
 
-    legend = {"legend": {"displayMode": "list", "placement": "bottom"}}
     return Dashboard(
         uid="pulse-overview",
         title=t("overview.title"),
         description=t("overview.desc"),
         variables=(channel(lang), post_format(lang)),
         time_from="now-7d",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
             Row(t("row.kpis")),
             _kpi_stat(lang, "replies_per_post"),
@@ -140,19 +129,17 @@ def overview(lang: Language) -> Dashboard:
                   description=t("by_format.desc"), fields=fields(lang, *_BY_FORMAT_COLUMNS),
                   query=Query(_BY_FORMAT, Frame.TABLE, _BY_FORMAT_COLUMNS)),
             Row(t("row.activity")),
-            _activity(lang, "kpi.activity_hourly", "hourly", 24),
-            _activity(lang, "kpi.activity_daily", "daily", 12),
-            Panel(key="weekly", title=t("weekly"), kind="timeseries", width=12, height=8, stacked=True,
-                  unit="locale", decimals=0, description=t("weekly.desc"), query=Query(_WEEKLY, Frame.SERIES),
-                  fields=fields(lang, *_ACTIVITY_COLUMNS), options=legend),
+            _activity(lang, "hourly", 24, "kpi.activity_hourly", _IN_RANGE),
+            _activity(lang, "daily", 12, "kpi.activity_daily", _IN_RANGE),
+            _activity(lang, "weekly", 12, _WEEKS, format_is("a")),
             Panel(key="new_returning", title=t("new_returning"), kind="timeseries", width=24, height=8,
                   stacked=True, unit="locale", decimals=0, description=t("new_returning.desc"),
                   query=Query(_NEW_RETURNING, Frame.SERIES),
-                  fields=fields(lang, "new_accounts", "returning_accounts"), options=legend),
+                  fields=fields(lang, "new_accounts", "returning_accounts"), options=_LEGEND),
             Row(t("row.posts")),
             Panel(key="top_posts", title=t("top_posts"), kind="table", width=24, height=10,
                   description=t("top_posts.desc"), fields=fields(lang, *_TOP_POSTS_COLUMNS),
-                  links=(_mastodon_link(lang),
+                  links=(mastodon_link(lang),
                          Link("post_id", COMMON.text(lang, "post_detail"), _POST_LINK, new_tab=False)),
                   query=Query(_TOP_POSTS, Frame.TABLE, _TOP_POSTS_COLUMNS)),
             *entry_items(lang),
@@ -216,11 +203,10 @@ def post_detail(lang: Language) -> Dashboard:
         description=t("post.desc"),
         variables=(channel(lang), post(lang)),
         time_from="now-7d",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
             Panel(key="the_post", title=t("the_post"), kind="table", width=24, height=5,
-                  links=(_mastodon_link(lang),), description=t("the_post.desc"),
+                  links=(mastodon_link(lang),), description=t("the_post.desc"),
                   fields=fields(lang, *_POST_STATS_COLUMNS),
                   query=Query(_POST_STATS, Frame.TABLE, _POST_STATS_COLUMNS)),
             Panel(key="thread", title=t("thread"), kind="timeseries", width=16, height=8, stacked=True,
@@ -242,7 +228,3 @@ def post_detail(lang: Language) -> Dashboard:
         ),
     )
 
-
-# The default language's boards, for code that needs no other language.
-OVERVIEW = overview(DEFAULT_LANGUAGE)
-POST_DETAIL = post_detail(DEFAULT_LANGUAGE)

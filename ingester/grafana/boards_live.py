@@ -9,10 +9,12 @@ with the chosen session's panels (`boards_session`), then the whole channel over
 
 from __future__ import annotations
 
+from typing import Any
+
 from ingester.grafana import boards_session
 from ingester.grafana.boards_session import PLAIN as _PLAIN
-from ingester.grafana.model import Annotation, Dashboard, Frame, Link, Panel, Query, Row
-from ingester.grafana.texts import COMMON, fields, sql_text
+from ingester.grafana.model import Annotation, Dashboard, Frame, Panel, Query, Row
+from ingester.grafana.texts import COMMON, fields, mastodon_link, sql_text
 from ingester.grafana.texts_live import TEXTS
 from ingester.grafana.variables import channel, channel_is, session
 from ingester.i18n import DEFAULT_LANGUAGE, Language
@@ -94,7 +96,7 @@ def live_qa(lang: Language) -> Dashboard:
     def t(key: str) -> str:
         return TEXTS.text(lang, key)
 
-    link = Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
+    link = mastodon_link(lang)
     return Dashboard(
         uid="pulse-live",
         title=t("live.title"),
@@ -103,10 +105,9 @@ def live_qa(lang: Language) -> Dashboard:
         annotations=(Annotation(t("anno"), _city_posted(lang)),),
         time_from="now-3h",
         refresh="5s",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
-            *boards_session.items(lang, COMMON.text(lang, "open_on_mastodon")),
+            *boards_session.items(lang),
             Row(t("row.channel")),
             _stat(lang, "replies", _REPLIES),
             _stat(lang, "participants", _PARTICIPANTS),
@@ -219,31 +220,26 @@ SELECT CASE d.origin WHEN 'simulated' THEN 2 WHEN 'real' THEN 1 ELSE 0 END::floa
   FROM kpi.data_origin d"""
 
 
-def _data_origin_map(lang: Language) -> dict[str, object]:
-    return {"mappings": [{"type": "value", "options": {
-        "2": {"text": TEXTS.text(lang, "origin.simulated"), "color": "red"},
-        "1": {"text": TEXTS.text(lang, "origin.real"), "color": "green"},
-        "0": {"text": TEXTS.text(lang, "origin.none"), "color": "text"}}}]}
+def _data_origin_words(lang: Language) -> tuple[tuple[str, str, str], ...]:
+    return (("2", TEXTS.text(lang, "origin.simulated"), "red"), ("1", TEXTS.text(lang, "origin.real"), "green"),
+            ("0", TEXTS.text(lang, "origin.none"), "text"))
 
 
-def _connected_map(lang: Language) -> dict[str, object]:
-    return {"mappings": [{"type": "value", "options": {
-        "0": {"text": COMMON.text(lang, "disconnected"), "color": "red"},
-        "1": {"text": COMMON.text(lang, "connected"), "color": "green"}}}]}
+def _connected_words(lang: Language) -> tuple[tuple[str, str, str], ...]:
+    return (("0", COMMON.text(lang, "disconnected"), "red"), ("1", COMMON.text(lang, "connected"), "green"))
 
 
 def health(lang: Language) -> Dashboard:
     def t(key: str) -> str:
         return TEXTS.text(lang, key)
 
-    def panel(key: str, kind: str, sql: str, frame: Frame, *columns: str, **kw: object) -> Panel:
-        width = kw.pop("width", 12)
-        height = kw.pop("height", 8)
-        return Panel(key=key, title=t(key), kind=kind, width=width, height=height,  # type: ignore[arg-type]
-                     description=t(f"{key}.desc"), query=Query(sql, frame, columns if frame is Frame.TABLE else ()),
-                     fields=fields(lang, *columns), **kw)  # type: ignore[arg-type]
+    def panel(key: str, kind: str, sql: str, frame: Frame, *columns: str, **layout: Any) -> Panel:
+        """`columns`: the headers to translate (and, for a table, its declared columns)."""
+        return Panel(key=key, title=t(key), kind=kind, description=t(f"{key}.desc"),
+                     query=Query(sql, frame, columns if frame is Frame.TABLE else ()),
+                     fields=fields(lang, *columns), **layout)
 
-    connected = _connected_map(lang)
+    connected = _connected_words(lang)
     return Dashboard(
         uid="pulse-health",
         title=t("health.title"),
@@ -251,17 +247,16 @@ def health(lang: Language) -> Dashboard:
         variables=(channel(lang),),
         time_from="now-6h",
         refresh="10s",
-        links_to=("praatmee-pulse",),
-        links_title=COMMON.text(lang, "boards"),
+        menu=COMMON.text(lang, "boards"),
         items=(
             panel("origin", "stat", _DATA_ORIGIN, Frame.STAT, width=24, height=3,
-                  options={**_data_origin_map(lang), "colorMode": "background", "textMode": "value"}),
-            panel("stream", "stat", _CONNECTED_NOW, Frame.STAT, width=6, height=4,
-                  options={**connected, "colorMode": "background"}),
+                  mappings=_data_origin_words(lang), options={"colorMode": "background", "textMode": "value"}),
+            panel("stream", "stat", _CONNECTED_NOW, Frame.STAT, width=6, height=4, mappings=connected,
+                  options={"colorMode": "background"}),
             panel("event_age", "stat", _LAST_EVENT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
             panel("heartbeat_age", "stat", _HEARTBEAT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
             panel("connected", "state-timeline", _CONNECTED, Frame.SERIES, "connected", width=6, height=4,
-                  options=connected),
+                  mappings=connected),
             # long format: one series per kind, named by the kind itself (no displayName override)
             panel("events", "timeseries", _EVENTS, Frame.SERIES, stacked=True, unit="locale", decimals=0),
             panel("lag", "timeseries", _LAG, Frame.SERIES, "median lag", "worst channel", unit="s", decimals=1),
@@ -275,6 +270,5 @@ def health(lang: Language) -> Dashboard:
     )
 
 
-# The default language's boards, for code that needs no other language.
-LIVE_QA = live_qa(DEFAULT_LANGUAGE)
+# The default language's health board: tests/test_simulated_data.py reads its data-origin panel.
 HEALTH = health(DEFAULT_LANGUAGE)

@@ -8,10 +8,10 @@ post. Each stat wraps its column in an aggregate so it returns one row even befo
 
 from __future__ import annotations
 
-from ingester.grafana.model import Frame, Link, Panel, Query, Row
-from ingester.grafana.texts import fields, sql_text
+from ingester.grafana.model import Frame, Panel, Query, Row
+from ingester.grafana.texts import fields, mastodon_link, sql_text
 from ingester.grafana.texts_live import TEXTS
-from ingester.grafana.variables import channel_is, in_session
+from ingester.grafana.variables import channel_is, in_thread
 from ingester.i18n import Language
 
 # Reply text is stored as Mastodon's HTML; tables show it as plain text.
@@ -36,7 +36,7 @@ SELECT {value}::float8 AS {column}
 PER_MINUTE = f"""
 SELECT $__timeGroupAlias(e.occurred_at, '1m', 0), count(*) AS replies
   FROM kpi.engagements e
- WHERE $__timeFilter(e.occurred_at) AND e.kind = 'reply' AND {channel_is("e")} AND {in_session("e")}
+ WHERE $__timeFilter(e.occurred_at) AND e.kind = 'reply' AND {channel_is("e")} AND {in_thread("e", "session")}
  GROUP BY 1
  ORDER BY 1"""
 
@@ -111,7 +111,7 @@ def _stat(lang: Language, key: str, column: str, unit: str = "locale", decimals:
                           "colorMode": "value", "graphMode": "none", "textMode": "value"})
 
 
-def items(lang: Language, link_title: str) -> tuple[Panel | Row, ...]:
+def items(lang: Language) -> tuple[Panel | Row, ...]:
     t = TEXTS.text
     return (
         Row(t(lang, "row.session")),
@@ -130,6 +130,6 @@ def items(lang: Language, link_title: str) -> tuple[Panel | Row, ...]:
               description=t(lang, "s.compare.desc"), fields=fields(lang, "kpi", "session", "previous_average"),
               query=Query(compare_sql(lang), Frame.TABLE, ("kpi", "session", "previous_average"))),
         Panel(key="session.queue", title=t(lang, "s.queue"), kind="table", width=24, height=10,
-              links=(Link("url", link_title, "${__value.raw}"),), description=t(lang, "s.queue.desc"),
+              links=(mastodon_link(lang),), description=t(lang, "s.queue.desc"),
               fields=fields(lang, *QUEUE_COLUMNS), query=Query(QUEUE, Frame.TABLE, QUEUE_COLUMNS)),
     )

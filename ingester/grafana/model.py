@@ -77,6 +77,7 @@ class Field:
 
 @dataclass(frozen=True)
 class Panel:
+    key: str  # stable, language-independent name for tests and code (unique per board); never shown
     title: str
     kind: str  # timeseries | stat | table | barchart | state-timeline
     query: Query
@@ -89,7 +90,9 @@ class Panel:
     options: dict[str, Any] = field(default_factory=dict)
     stacked: bool = False
     fields: tuple[Field, ...] = ()
-    key: str = ""  # stable, language-independent name for tests and code; never shown
+    # (raw value, text, colour): a stat or state shown as words. Grafana reads value mappings from the
+    # field config only; under `options` it ignores them and shows the bare number.
+    mappings: tuple[tuple[str, str, str], ...] = ()
 
     def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
@@ -102,6 +105,9 @@ class Panel:
                                   "spanNulls": False, "showPoints": "never"}
             if self.stacked:
                 defaults["custom"]["stacking"] = {"mode": "normal", "group": "A"}
+        if self.mappings:
+            defaults["mappings"] = [{"type": "value", "options": {
+                raw: {"text": text, "color": color} for raw, text, color in self.mappings}}]
         overrides = [f.override() for f in self.fields] + [
             {
                 "matcher": {"id": "byName", "options": link.column},
@@ -185,8 +191,7 @@ class Dashboard:
     time_from: str = "now-7d"
     refresh: str = ""
     tags: tuple[str, ...] = ("praatmee-pulse",)
-    links_to: tuple[str, ...] = ()  # other dashboards' tags to link
-    links_title: str = "Boards"  # the board menu's label, in the board's language
+    menu: str = ""  # label of a drop-down of the boards with the same tags, in the board's language; "" = none
 
     @property
     def panels(self) -> list[Panel]:
@@ -231,9 +236,9 @@ class Dashboard:
             "fiscalYearStartMonth": 0,
             "liveNow": False,
             "links": [
-                {"type": "dashboards", "tags": list(self.links_to), "asDropdown": True,
-                 "title": self.links_title, "includeVars": True, "keepTime": True}
-            ] if self.links_to else [],
+                {"type": "dashboards", "tags": list(self.tags), "asDropdown": True,
+                 "title": self.menu, "includeVars": True, "keepTime": True}
+            ] if self.menu else [],
             "annotations": {"list": [builtin, *(a.to_json() for a in self.annotations)]},
             "templating": {"list": [v.to_json() for v in self.variables]},
             "panels": panels,

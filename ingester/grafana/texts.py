@@ -12,7 +12,7 @@ Dutch browser), `dthms` shows a duration as `01:05:03` (no words, so it reads th
 
 from __future__ import annotations
 
-from ingester.grafana.model import Field
+from ingester.grafana.model import Field, Link
 from ingester.i18n import Catalog, Language
 
 COUNT = ("locale", 0)
@@ -28,8 +28,8 @@ STYLE: dict[str, tuple[str, int | None]] = {
     "session": RATIO, "previous_average": RATIO,
     **{c: COUNT for c in (
         "posts", "replies", "repliers", "favourites", "boosts", "quotes", "mentions", "follows", "city_replies",
-        "distinct_accounts", "new_accounts", "returning_accounts", "events", "dead letters", "spool depth",
-        "rate limit left", "catch-up runs", "catch-up pages", "reconnects", "previous_sessions",
+        "distinct_accounts", "new_accounts", "returning_accounts", "dead letters", "spool depth",
+        "rate limit left", "catch-up runs", "catch-up pages", "reconnects",
         "page_views", "visits", "signup_clicks", "reply_clicks", "keyword_sms", "keyword_whatsapp")},
 }
 
@@ -50,8 +50,7 @@ COLUMNS = Catalog({
         "worst channel": "Vertraging (slechtste kanaal)", "catch-up runs": "Inhaalrondes",
         "catch-up pages": "Opgehaalde pagina's", "reconnects": "Herverbindingen", "dead letters": "Afgekeurd",
         "spool depth": "Wachtrij op schijf", "rate limit left": "API-verzoeken over", "connected": "Verbonden",
-        "events": "Gebeurtenissen", "session": "Deze sessie", "previous_average": "Gemiddelde vorige sessies",
-        "previous_sessions": "Vorige sessies",
+        "session": "Deze sessie", "previous_average": "Gemiddelde vorige sessies",
         "page_views": "Bezoeken", "visits": "Bezoeken", "signup_clicks": "Klikken op aanmelden",
         "reply_clicks": "Klikken op reageren", "keyword_sms": "PRAATMEE per sms",
         "keyword_whatsapp": "PRAATMEE per WhatsApp",
@@ -72,8 +71,7 @@ COLUMNS = Catalog({
         "worst channel": "Lag (worst channel)", "catch-up runs": "Catch-up runs",
         "catch-up pages": "Pages fetched", "reconnects": "Reconnects", "dead letters": "Dead letters",
         "spool depth": "Spool depth", "rate limit left": "API requests left", "connected": "Connected",
-        "events": "Events", "session": "This session", "previous_average": "Average of previous sessions",
-        "previous_sessions": "Previous sessions",
+        "session": "This session", "previous_average": "Average of previous sessions",
         "page_views": "Visits", "visits": "Visits", "signup_clicks": "Sign-up clicks",
         "reply_clicks": "Reply clicks", "keyword_sms": "PRAATMEE by SMS",
         "keyword_whatsapp": "PRAATMEE by WhatsApp",
@@ -103,6 +101,11 @@ def fields(lang: Language, *columns: str) -> tuple[Field, ...]:
                     if column == "answered" else ())
         out.append(Field(column, COLUMNS.text(lang, column), unit, decimals, mappings))
     return tuple(out)
+
+
+def mastodon_link(lang: Language) -> Link:
+    """The data link on a table's `url` column: the status itself, on Mastodon."""
+    return Link("url", COMMON.text(lang, "open_on_mastodon"), "${__value.raw}")
 
 
 def sql_text(text: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ingester.grafana.model import QueryVariable
 from ingester.grafana.texts import COMMON, sql_text
-from ingester.i18n import DEFAULT_LANGUAGE, Language
+from ingester.i18n import Language
 
 # The configured timezone of every local bucket (pulse.config, written by `ingester migrate`).
 TZ = "pulse.timezone()"
@@ -28,19 +28,21 @@ def post_format(lang: Language) -> QueryVariable:
                          all_value="NULL")
 
 
-def _post_label(lang: Language) -> str:
-    return (f"to_char(p.posted_at AT TIME ZONE {TZ}, 'YYYY-MM-DD HH24:MI') || ' · ' || p.format"
-            f" || ' · ' || p.replies || ' ' || {sql_text(COMMON.text(lang, 'replies_word'))}")
+def _posts(lang: Language, order_by: str, limit: int) -> str:
+    """The channel's posts as options: the post id, shown as "when · format · N replies"."""
+    label = (f"to_char(p.posted_at AT TIME ZONE {TZ}, 'YYYY-MM-DD HH24:MI') || ' · ' || p.format"
+             f" || ' · ' || p.replies || ' ' || {sql_text(COMMON.text(lang, 'replies_word'))}")
+    return f"""
+SELECT p.post_id AS __value,
+       {label} AS __text
+  FROM kpi.post_stats p
+ WHERE {channel_is("p")}
+ ORDER BY {order_by}
+ LIMIT {limit}"""
 
 
 def post(lang: Language) -> QueryVariable:
-    return QueryVariable(name="post", label=COMMON.text(lang, "post"), sql=f"""
-SELECT p.post_id AS __value,
-       {_post_label(lang)} AS __text
-  FROM kpi.post_stats p
- WHERE ($channel::text IS NULL OR p.channel = $channel)
- ORDER BY p.posted_at DESC
- LIMIT 500""")
+    return QueryVariable(name="post", label=COMMON.text(lang, "post"), sql=_posts(lang, "p.posted_at DESC", 500))
 
 
 def session(lang: Language) -> QueryVariable:
@@ -48,19 +50,9 @@ def session(lang: Language) -> QueryVariable:
     option) is the newest `qa` post; any other post can be picked. Not bounded by the time range:
     a session that began before the range is still a session. Refreshed on load and on every
     time-range change, so a new Q&A post becomes the default without editing the board."""
-    return QueryVariable(name="session", label=COMMON.text(lang, "session"), sql=f"""
-SELECT p.post_id AS __value,
-       {_post_label(lang)} AS __text
-  FROM kpi.post_stats p
- WHERE ($channel::text IS NULL OR p.channel = $channel)
- ORDER BY (p.format = 'qa') DESC, p.posted_at DESC, p.post_id DESC
- LIMIT 200""")
+    return QueryVariable(name="session", label=COMMON.text(lang, "session"),
+                         sql=_posts(lang, "(p.format = 'qa') DESC, p.posted_at DESC, p.post_id DESC", 200))
 
-
-# The default language's variables, for code that needs no other language.
-CHANNEL = channel(DEFAULT_LANGUAGE)
-FORMAT = post_format(DEFAULT_LANGUAGE)
-POST = post(DEFAULT_LANGUAGE)
 
 
 def channel_is(alias: str) -> str:
@@ -71,11 +63,7 @@ def format_is(alias: str) -> str:
     return f"($format::text IS NULL OR {alias}.format = $format)"
 
 
-def in_thread(alias: str) -> str:
-    """An engagement belongs to the selected post's thread (deep replies carry thread_root_id)."""
-    return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{post:sqlstring}}"
-
-
-def in_session(alias: str) -> str:
-    """The same for the Live board's session variable."""
-    return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{session:sqlstring}}"
+def in_thread(alias: str, variable: str = "post") -> str:
+    """An engagement belongs to the thread of the post chosen in `variable` (`post`, or `session` on the
+    Live board); deep replies carry thread_root_id."""
+    return f"coalesce({alias}.thread_root_id, {alias}.post_id) = ${{{variable}:sqlstring}}"

@@ -10,6 +10,7 @@
 -- the post was published -- it first showed up in this session -- and *returning* when it had
 -- engaged with the channel before. new + returning = participants always.
 -- Every column is a pure function of the stored rows (no now()), so both tiers give the same rows.
+-- Both lateral parts are aggregates without GROUP BY: always one row, counts 0 for an empty thread.
 CREATE OR REPLACE VIEW kpi.sessions AS
 SELECT ps.channel,
        ps.post_id,
@@ -18,15 +19,15 @@ SELECT ps.channel,
        ps.url,
        ps.replies,
        ps.repliers                                                   AS participants,
-       coalesce(np.new_participants, 0)                              AS new_participants,
-       ps.repliers - coalesce(np.new_participants, 0)                AS returning_participants,
+       np.new_participants,
+       ps.repliers - np.new_participants                             AS returning_participants,
        ps.favourites,
        ps.reply_like_ratio,
        ps.first_reply_at,
        np.last_reply_at,
-       coalesce(rt.addressed, 0)                                     AS addressed,
-       coalesce(rt.answered, 0)                                      AS answered,
-       coalesce(rt.addressed, 0) - coalesce(rt.answered, 0)          AS unanswered,
+       rt.addressed,
+       rt.answered,
+       rt.addressed - rt.answered                                    AS unanswered,
        rt.median_response_seconds,
        rt.longest_response_seconds
   FROM kpi.post_stats ps
@@ -76,4 +77,3 @@ COMMENT ON COLUMN kpi.sessions.median_response_seconds IS 'Median kpi.response_t
 COMMENT ON COLUMN kpi.sessions.longest_response_seconds IS 'Longest kpi.response_times.response_seconds of the answered ones; NULL when none is answered.';
 
 -- pulse_reader and pulse_analyst (pseudonymous): granted in 40_grants.sql, which runs after this file.
-GRANT SELECT ON kpi.sessions TO pulse_reader;
