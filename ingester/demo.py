@@ -184,26 +184,22 @@ def demo(
     """The main job: weeks of a simulated channel's history, then live traffic through dropped connections;
     prints what was fetched beside the simulator's truth, and the key figures of the last 7 days beside
     the 7 days before (Dutch, or English with PULSE_LANGUAGE=en)."""
+    from ingester.cli import fail
     from ingester.service import Fatal
 
     own_url = bool(os.environ.get("DATABASE_URL"))
+    db = database_settings(**({} if own_url else {"database_url": DEMO_DATABASE}))  # SettingsError: exit 2
     try:
-        db = database_settings(**({} if own_url else {"database_url": DEMO_DATABASE}))
-        try:
-            lang = parse_language(os.environ.get("PULSE_LANGUAGE"))
-        except ValueError as exc:
-            raise SettingsError(f"PULSE_LANGUAGE: {exc}") from None
-    except SettingsError as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(2) from None
+        lang = parse_language(os.environ.get("PULSE_LANGUAGE"))
+    except ValueError as exc:
+        raise SettingsError(f"PULSE_LANGUAGE: {exc}") from None
     dsn = db.dsn()
     tz = ZoneInfo(db.pulse_timezone or "Europe/Amsterdam")
     try:
         _fresh_database(dsn, default=not own_url)
         result = migrate(dsn, timezone=db.pulse_timezone, tier=db.pulse_tier)
     except MigrationError as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     typer.echo(demo_report.TEXTS.text(lang, "title"))
     typer.echo(demo_report.TEXTS.text(lang, "database", tier=result.tier.describe(),
                                       name=conninfo_to_dict(dsn).get("dbname")))
@@ -213,8 +209,7 @@ def demo(
     try:
         same = asyncio.run(_demo(dsn, events, history, rate, tz, lang, typer.echo))
     except Fatal as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     typer.echo(demo_report.TEXTS.text(lang, "same" if same else "not_same"))
     raise typer.Exit(0 if same else 1)
 
