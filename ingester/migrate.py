@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -101,7 +103,12 @@ def extension_plan(*, available: bool, installed: bool, preloaded: bool | None, 
     return True
 
 
-PRELOADS_SQL = "SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'"
+# What the server offers of TimescaleDB, read in one query by `migrate` (psycopg) and `check` (asyncpg):
+# available on the server, installed in this database, and shared_preload_libraries.
+EXTENSION_STATE_SQL = """SELECT
+    EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),
+    EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),
+    (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries')"""
 
 
 def preloaded_from(setting: str | None) -> bool | None:
@@ -112,18 +119,14 @@ def preloaded_from(setting: str | None) -> bool | None:
     return "timescaledb" in {lib.strip().strip('"') for lib in setting.split(",")}
 
 
-def _preloaded(conn: psycopg.Connection) -> bool | None:
-    row = conn.execute(PRELOADS_SQL).fetchone()
-    return preloaded_from(row[0] if row else None)
+def plan_from_state(state: Sequence[Any], wanted: str = "auto") -> bool:
+    """`extension_plan` for one row of EXTENSION_STATE_SQL."""
+    available, installed, preloads = state
+    return extension_plan(available=available, installed=installed, preloaded=preloaded_from(preloads), wanted=wanted)
 
 
 def _ensure_extension(conn: psycopg.Connection, wanted: str = "auto") -> None:
-    available = conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).fetchone() is not None
-    installed = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone() is not None
-    preloaded = _preloaded(conn) if available and not installed else None
-    if not extension_plan(available=available, installed=installed, preloaded=preloaded, wanted=wanted):
+    if not plan_from_state(conn.execute(EXTENSION_STATE_SQL).fetchone(), wanted):  # type: ignore[arg-type]
         return
     try:
         conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
