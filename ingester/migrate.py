@@ -214,21 +214,26 @@ def migrate(
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
+_UNRESOLVED = "the host name cannot be resolved — check the host in the URL"
+_REFUSED = "the server refused the connection — check the host and port, and that PostgreSQL is running"
+_SILENT = "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+
+
 def connect_failure(exc: BaseException) -> str:
     """Why a connection failed and what to do, in words that never carry the URL or its password.
 
     libpq's message names the host (and may echo parts of a malformed URL), so it is matched, not shown.
+    The exception's type decides first (asyncpg raises OS errors), then libpq's words.
     """
     import socket
 
-    text = str(exc)
-    low = text.lower()
+    low = str(exc).lower()
     if isinstance(exc, socket.gaierror) or "temporary failure in name resolution" in low:
-        return "the host name cannot be resolved — check the host in the URL"
+        return _UNRESOLVED
     if isinstance(exc, ConnectionRefusedError) or "connect call failed" in low:
-        return "the server refused the connection — check the host and port, and that PostgreSQL is running"
+        return _REFUSED
     if isinstance(exc, TimeoutError):
-        return "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+        return _SILENT
     if "password authentication failed" in low or "no password supplied" in low:
         return "the database rejected the user name or password — check them in the URL"
     if "does not exist" in low and "database" in low:
@@ -236,11 +241,11 @@ def connect_failure(exc: BaseException) -> str:
     if "does not exist" in low and "role" in low:
         return "the user does not exist on the server — create the role or fix the user name in the URL"
     if "could not translate host name" in low or "failed to resolve" in low or "name or service not known" in low:
-        return "the host name cannot be resolved — check the host in the URL"
+        return _UNRESOLVED
     if "timeout" in low or "timed out" in low:
-        return "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+        return _SILENT
     if "connection refused" in low or "could not connect" in low or "connection failed" in low:
-        return "the server refused the connection — check the host and port, and that PostgreSQL is running"
+        return _REFUSED
     if "ssl" in low:
         return "the TLS handshake failed — check sslmode in the URL"
     if "pg_hba.conf" in low:
