@@ -13,11 +13,11 @@ import asyncio
 import logging
 import os
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,9 @@ from ingester.i18n import Language, parse_language
 from ingester.migrate import MigrationError, connect_failure, migrate
 from ingester.settings import ChannelSettings, Settings, SettingsError, database_settings
 from ingester.simulator import RateLimits, Scenario, SimConfig, Simulator
+
+if TYPE_CHECKING:  # the service stack loads only when it runs (CLI start-up)
+    from ingester.runner import Summary
 
 DEMO_DATABASE = "postgresql://postgres@127.0.0.1:5432/pulse_demo"
 KINDS = demo_report.KINDS
@@ -214,41 +217,22 @@ def demo(
     raise typer.Exit(0 if same else 1)
 
 
-def run_with_simulator(settings: Settings) -> int:
+async def serve_simulated_channel(settings: Settings, stop: asyncio.Event) -> Summary:
     """`ingester run --simulate` with no Mastodon server configured: ingest from a built-in simulated city
-    channel that plays a slow endless session (for `docker compose up`). The database records that it
-    holds simulated data (pulse.data_origin), so a later real run against it refuses."""
+    channel that plays a slow endless session (for `docker compose up`) until `stop`. The database records
+    that it holds simulated data (pulse.data_origin), so a later real run against it refuses."""
     from ingester.runner import Service
-    from ingester.service import Fatal, ServiceConfig
+    from ingester.service import ServiceConfig
 
-    from ingester.observability import configure_logging
-    from ingester.redact import Redactor
-
-    redactor = Redactor.from_settings(settings)
-    configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        async with Simulator(SimConfig(seed=int(time.time()))) as sim:
-            sim.start_scenario(Scenario(events=10**9, rate=float(os.environ.get("PULSE_SIMULATOR_RATE", "2"))))
-            channel = ChannelSettings(
-                name=settings.pulse_channel_name, base_url=sim.base_url, access_token=SecretStr(sim.token()),
-                hashtags=tuple(settings.pulse_hashtags),
-            )
-            cfg = replace(ServiceConfig.from_settings_without_channels(settings), channels=(channel,),
-                          origin="simulated")
-            summary = await Service(cfg, settings.retention()).run(stop)
-            print(f"ingester: {summary.line()}")
-
-    try:
-        asyncio.run(main())
-    except Fatal as exc:
-        print(f"ingester: {redactor.scrub(str(exc))}", file=sys.stderr)
-        return 1
-    return 0
+    async with Simulator(SimConfig(seed=int(time.time()))) as sim:
+        sim.start_scenario(Scenario(events=10**9, rate=float(os.environ.get("PULSE_SIMULATOR_RATE", "2"))))
+        channel = ChannelSettings(
+            name=settings.pulse_channel_name, base_url=sim.base_url, access_token=SecretStr(sim.token()),
+            hashtags=tuple(settings.pulse_hashtags),
+        )
+        cfg = replace(ServiceConfig.from_settings_without_channels(settings), channels=(channel,),
+                      origin="simulated")
+        return await Service(cfg, settings.retention()).run(stop)
 
 
 def register(app: typer.Typer) -> None:

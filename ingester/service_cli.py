@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import typer
 
@@ -58,16 +58,19 @@ def run(
     settings = _settings(simulate=simulate)
     if accept_simulated_data:
         settings = settings.model_copy(update={"pulse_accept_simulated_data": True})
-    if simulate and settings.simulating():
-        from ingester.demo import run_with_simulator
-
-        sys.exit(run_with_simulator(settings))
     redactor = Redactor.from_settings(settings)
     configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
-    cfg = ServiceConfig.from_settings(settings)
-    tune_gc()  # the process is the service from here on
+    body: Callable[[asyncio.Event], Awaitable[object]]
+    if simulate and settings.simulating():
+        from ingester.demo import serve_simulated_channel
+
+        body = partial(serve_simulated_channel, settings)
+    else:
+        cfg = ServiceConfig.from_settings(settings)
+        tune_gc()  # the process is the service from here on
+        body = Service(cfg, settings.retention(), settings.report_delivery()).run
     try:
-        summary = asyncio.run(_until_signal(Service(cfg, settings.retention(), settings.report_delivery()).run))
+        summary = asyncio.run(_until_signal(body))
     except Fatal as exc:
         fail(redactor.scrub(str(exc)))
     typer.echo(f"ingester: {summary.line()}")  # type: ignore[attr-defined]
