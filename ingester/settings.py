@@ -38,8 +38,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 class SettingsError(Exception):
     """One or more settings are missing or invalid; every problem is one line naming its variable.
 
-    All problems are reported at once, one line each. `str()` joins them so that the usual
-    `print(f"ingester: {exc}")` prints every line with the `ingester: ` prefix.
+    All problems are reported at once, one line each. `str()` joins them so that
+    `f"ingester: {exc}"` gives every line the `ingester: ` prefix; the command group in ingester.cli
+    prints it so for every subcommand and exits 2.
     """
 
     def __init__(self, *problems: str) -> None:
