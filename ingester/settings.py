@@ -131,8 +131,9 @@ def _check_language(v: str) -> str:
     return parse_language(v)
 
 
-class _DatabaseUrl(BaseSettings):
-    """DATABASE_URL and its one rule (ingester.dsn); every settings class that reads it derives from this."""
+class DatabaseUrlSettings(BaseSettings):
+    """DATABASE_URL and its one rule (ingester.dsn). Every settings class that reads DATABASE_URL derives
+    from this (and is read through `read_settings`), so the rule and its message are the same everywhere."""
 
     model_config = _ENV
 
@@ -159,7 +160,7 @@ class SinkSettings(BaseModel):
     batch_max_age_ms: int = 200
 
 
-class Settings(_DatabaseUrl):
+class Settings(DatabaseUrlSettings):
     """Every variable the service reads. Names are the environment variable names."""
 
     mastodon_base_url: AnyHttpUrl | None = Field(
@@ -524,7 +525,7 @@ def load_settings(*, require_channels: bool = False, **overrides: Any) -> Settin
     return settings
 
 
-class DatabaseSettings(_DatabaseUrl):
+class DatabaseSettings(DatabaseUrlSettings):
     """What the commands that need only the database read (migrate, demo, grafana push)."""
 
     pulse_tier: Tier = "auto"
@@ -561,7 +562,7 @@ class _WebOnly(Settings):
 _S = TypeVar("_S", bound=BaseSettings)
 
 
-def _read(cls: type[_S], **overrides: Any) -> _S:
+def read_settings(cls: type[_S], **overrides: Any) -> _S:
     """Read `cls` from the environment; every problem becomes one line of a `SettingsError`."""
     try:
         return cls(**overrides)
@@ -570,12 +571,12 @@ def _read(cls: type[_S], **overrides: Any) -> _S:
 
 
 def database_settings(**overrides: Any) -> DatabaseSettings:
-    return _read(DatabaseSettings, **overrides)
+    return read_settings(DatabaseSettings, **overrides)
 
 
 def database_url_only() -> str:
     """For commands that need only the database (export, report): read just DATABASE_URL."""
-    return _read(_DatabaseUrl).dsn()
+    return read_settings(DatabaseUrlSettings).dsn()
 
 
 def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> PosterSettings:
@@ -590,11 +591,11 @@ def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> Poster
 
 def poster_only() -> PosterSettings:
     """For `ingester qr`, which needs no database: read just PULSE_ENTRY_URL and PULSE_LANGUAGE."""
-    env = _read(_PosterOnly)
+    env = read_settings(_PosterOnly)
     return _poster_settings(env.pulse_entry_url, env.pulse_language)  # type: ignore[arg-type]
 
 
 def load_web_settings(**overrides: Any) -> Settings:
     """For `ingester web`: the one settings object without the account salt; hand the web part `.web()`
     and the database `.dsn()`."""
-    return _read(_WebOnly, **overrides)
+    return read_settings(_WebOnly, **overrides)
