@@ -22,7 +22,7 @@ Echo = Callable[[str], None]
 async def _check_database(dsn: str, tier: str = "auto") -> tuple[bool, str]:
     try:
         conn = await asyncpg.connect(dsn, timeout=5)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.ClientConfigurationError) as exc:
         return False, f"database: FAIL DATABASE_URL: {connect_failure(exc)}"
     try:
         # The same verdict as `ingester migrate` on the TimescaleDB extension (ingester.migrate.extension_plan).

@@ -234,6 +234,8 @@ def connect_failure(exc: BaseException) -> str:
         return _REFUSED
     if isinstance(exc, TimeoutError):
         return _SILENT
+    if isinstance(exc, ValueError):  # asyncpg's ClientConfigurationError: a parameter it cannot use
+        return "a parameter after '?' in the URL has a value the driver does not accept — check the parameters"
     if "password authentication failed" in low or "no password supplied" in low:
         return "the database rejected the user name or password — check them in the URL"
     if "does not exist" in low and "database" in low:

@@ -105,6 +105,18 @@ async def test_an_unknown_sslmode_is_one_line_from_every_command_before_any_conn
                        "verify-ca, verify-full", (command, line)
 
 
+async def test_a_url_parameter_the_driver_refuses_is_one_line_from_check_and_run(database_url: str, salt: str) -> None:
+    url = database_url + ("&" if "?" in database_url else "?") + "target_session_attrs=bogus"
+    env = base_env(DATABASE_URL=url, PULSE_ACCOUNT_SALT=salt, MASTODON_BASE_URL="http://127.0.0.1:9",
+                   MASTODON_ACCESS_TOKEN=secret(), PULSE_METRICS_PORT="0")
+    run, check = await asyncio.gather(cli(env, "run"), cli(env, "check"))
+    want = "DATABASE_URL: a parameter after '?' in the URL has a value the driver does not accept"
+    assert run[0] == EXIT_FAILURE and "Traceback" not in run[1] + run[2], run
+    assert run[2].strip().splitlines() == [f"ingester: {want} — check the parameters"], run
+    assert check[0] == EXIT_FAILURE and "Traceback" not in check[1] + check[2], check
+    assert f"database: FAIL {want}" in check[1], check
+
+
 async def test_a_malformed_channel_in_pulse_channels_is_one_line_without_the_token_or_password(
     database_url: str,
 ) -> None:
