@@ -500,26 +500,24 @@ class _ChannelPresence(BaseSettings):
 
 def _channel_presence_problems() -> list[str]:
     raw = _ChannelPresence()
-    if raw.pulse_channels:
+    if raw.pulse_channels or (raw.mastodon_base_url and raw.mastodon_access_token):
         return []
-    if raw.mastodon_base_url and not raw.mastodon_access_token:
+    if raw.mastodon_base_url:
         return [_NO_TOKEN]
-    if raw.mastodon_access_token and not raw.mastodon_base_url:
+    if raw.mastodon_access_token:
         return [_NO_SERVER]
-    if not raw.mastodon_base_url and not raw.mastodon_access_token:
-        return [_NO_CHANNEL]
-    return []
+    return [_NO_CHANNEL]
 
 
 def load_settings(*, require_channels: bool = False, **overrides: Any) -> Settings:
-    """Build settings from the environment; raise `SettingsError` naming every problem at once."""
+    """Build settings from the environment; raise `SettingsError` naming every problem at once (with
+    `require_channels`, an incomplete channel too, even when another setting failed first)."""
     try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        problems = describe_errors(exc)
-        if require_channels and not any(p.startswith(("MASTODON_", "PULSE_CHANNEL")) for p in problems):
-            problems += _channel_presence_problems()
-        raise SettingsError(*problems) from None
+        settings = read_settings(Settings, **overrides)
+    except SettingsError as exc:
+        if require_channels and not any(p.startswith(("MASTODON_", "PULSE_CHANNEL")) for p in exc.problems):
+            raise SettingsError(*exc.problems, *_channel_presence_problems()) from None
+        raise
     if require_channels:
         settings.channels()
     return settings
