@@ -10,7 +10,7 @@ import asyncpg
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from ingester.migrate import PRELOADS_SQL, MigrationError, connect_failure, extension_plan, preloaded_from
+from ingester.migrate import EXTENSION_STATE_SQL, MigrationError, connect_failure, plan_from_state
 from ingester.redact import Redactor
 from ingester.settings import ChannelSettings, Settings
 from ingester.sources.rest import MastodonRest, RestFatal, RestUnavailable
@@ -22,17 +22,12 @@ Echo = Callable[[str], None]
 async def _check_database(dsn: str, tier: str = "auto") -> tuple[bool, str]:
     try:
         conn = await asyncpg.connect(dsn, timeout=5)
-    except asyncpg.InvalidPasswordError:
-        return False, "database: FAIL DATABASE_URL: the database rejected the user name or password — check them in the URL"
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.ClientConfigurationError) as exc:
         return False, f"database: FAIL DATABASE_URL: {connect_failure(exc)}"
     try:
         # The same verdict as `ingester migrate` on the TimescaleDB extension (ingester.migrate.extension_plan).
-        available = bool(await conn.fetchval("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"))
-        installed = bool(await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"))
-        preloaded = preloaded_from(await conn.fetchval(PRELOADS_SQL)) if available and not installed else None
         try:
-            extension_plan(available=available, installed=installed, preloaded=preloaded, wanted=tier)
+            plan_from_state(await conn.fetchrow(EXTENSION_STATE_SQL), tier)  # type: ignore[arg-type]
         except MigrationError as exc:
             return False, f"database: FAIL {exc}"
         ext = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")

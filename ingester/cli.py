@@ -4,14 +4,33 @@ only what it needs. Errors the user can fix print one line and exit non-zero; no
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import NoReturn
 
 import typer
+from typer.core import TyperGroup
 
-from ingester.settings import SettingsError, database_url_only
+from ingester.settings import SettingsError
+
+# Exit codes (README "Exit codes"): 0 ok, 1 a runtime failure (a server refused or is unreachable, the
+# ground truth differs), 2 a setting or usage error the operator fixes before trying again.
+EXIT_OK, EXIT_FAILURE, EXIT_SETTINGS = 0, 1, 2
+
+
+class _Commands(TyperGroup):
+    """Every subcommand runs through here: a `SettingsError` from any of them is printed, one
+    `ingester: ` line per problem, and ends the command with exit code 2. Commands let it propagate
+    instead of catching and printing it each."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            typer.echo(f"ingester: {exc}", err=True)
+            raise typer.Exit(EXIT_SETTINGS) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="ingester",
     help="Praatmee Pulse: engagement analytics for public-sector Mastodon channels.",
     no_args_is_help=True,
@@ -44,11 +63,6 @@ def _root(
     """Praatmee Pulse: engagement analytics for public-sector Mastodon channels."""
 
 
-# Exit codes (README "Exit codes"): 0 ok, 1 a runtime failure (a server refused or is unreachable, the
-# ground truth differs), 2 a setting or usage error the operator fixes before trying again.
-EXIT_OK, EXIT_FAILURE, EXIT_SETTINGS = 0, 1, 2
-
-
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     typer.echo(f"ingester: {message}", err=True)
     raise typer.Exit(code)
@@ -64,14 +78,11 @@ def migrate() -> None:
     from ingester.migrate import migrate as run_migrate
     from ingester.settings import database_settings
 
+    cfg = database_settings()
     try:
-        cfg = database_settings()
-        try:
-            formats = parse_formats(cfg.pulse_formats)
-        except FormatMapError as exc:
-            raise SettingsError(f"PULSE_FORMATS: {exc}") from None
-    except SettingsError as exc:
-        fail(str(exc), 2)
+        formats = parse_formats(cfg.pulse_formats)
+    except FormatMapError as exc:
+        fail(f"PULSE_FORMATS: {exc}", EXIT_SETTINGS)
     try:
         result = run_migrate(cfg.dsn(), timezone=cfg.pulse_timezone, tier=cfg.pulse_tier)
         try:
@@ -80,7 +91,7 @@ def migrate() -> None:
         except psycopg.OperationalError as exc:
             raise MigrationError(f"DATABASE_URL: {connect_failure(exc)}") from None
     except MigrationError as exc:
-        fail(str(exc), 1)
+        fail(str(exc))
     typer.echo(f"database tier: {result.tier.describe()}")
     typer.echo(
         f"migrations applied: {len(result.applied)}"
@@ -117,8 +128,4 @@ _register_plugins()
 
 
 def main() -> None:
-    try:
-        app()
-    except SettingsError as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        sys.exit(EXIT_SETTINGS)
+    app()

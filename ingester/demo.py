@@ -13,11 +13,11 @@ import asyncio
 import logging
 import os
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,9 @@ from ingester.i18n import Language, parse_language
 from ingester.migrate import MigrationError, connect_failure, migrate
 from ingester.settings import ChannelSettings, Settings, SettingsError, database_settings
 from ingester.simulator import RateLimits, Scenario, SimConfig, Simulator
+
+if TYPE_CHECKING:  # the service stack loads only when it runs (CLI start-up)
+    from ingester.runner import Summary
 
 DEMO_DATABASE = "postgresql://postgres@127.0.0.1:5432/pulse_demo"
 KINDS = demo_report.KINDS
@@ -184,26 +187,22 @@ def demo(
     """The main job: weeks of a simulated channel's history, then live traffic through dropped connections;
     prints what was fetched beside the simulator's truth, and the key figures of the last 7 days beside
     the 7 days before (Dutch, or English with PULSE_LANGUAGE=en)."""
+    from ingester.cli import fail
     from ingester.service import Fatal
 
     own_url = bool(os.environ.get("DATABASE_URL"))
+    db = database_settings(**({} if own_url else {"database_url": DEMO_DATABASE}))  # SettingsError: exit 2
     try:
-        db = database_settings(**({} if own_url else {"database_url": DEMO_DATABASE}))
-        try:
-            lang = parse_language(os.environ.get("PULSE_LANGUAGE"))
-        except ValueError as exc:
-            raise SettingsError(f"PULSE_LANGUAGE: {exc}") from None
-    except SettingsError as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(2) from None
+        lang = parse_language(os.environ.get("PULSE_LANGUAGE"))
+    except ValueError as exc:
+        raise SettingsError(f"PULSE_LANGUAGE: {exc}") from None
     dsn = db.dsn()
     tz = ZoneInfo(db.pulse_timezone or "Europe/Amsterdam")
     try:
         _fresh_database(dsn, default=not own_url)
         result = migrate(dsn, timezone=db.pulse_timezone, tier=db.pulse_tier)
     except MigrationError as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     typer.echo(demo_report.TEXTS.text(lang, "title"))
     typer.echo(demo_report.TEXTS.text(lang, "database", tier=result.tier.describe(),
                                       name=conninfo_to_dict(dsn).get("dbname")))
@@ -213,47 +212,39 @@ def demo(
     try:
         same = asyncio.run(_demo(dsn, events, history, rate, tz, lang, typer.echo))
     except Fatal as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     typer.echo(demo_report.TEXTS.text(lang, "same" if same else "not_same"))
     raise typer.Exit(0 if same else 1)
 
 
-def run_with_simulator(settings: Settings) -> int:
+async def serve_simulated_channel(settings: Settings, stop: asyncio.Event) -> Summary:
     """`ingester run --simulate` with no Mastodon server configured: ingest from a built-in simulated city
-    channel that plays a slow endless session (for `docker compose up`). The database records that it
-    holds simulated data (pulse.data_origin), so a later real run against it refuses."""
+    channel that plays a slow endless session (for `docker compose up`) until `stop`. The database records
+    that it holds simulated data (pulse.data_origin), so a later real run against it refuses."""
     from ingester.runner import Service
-    from ingester.service import Fatal, ServiceConfig
+    from ingester.service import ServiceConfig
 
-    from ingester.observability import configure_logging
-    from ingester.redact import Redactor
+    rate = _simulator_rate(os.environ.get("PULSE_SIMULATOR_RATE"))
+    async with Simulator(SimConfig(seed=int(time.time()))) as sim:
+        sim.start_scenario(Scenario(events=10**9, rate=rate))
+        channel = ChannelSettings(
+            name=settings.pulse_channel_name, base_url=sim.base_url, access_token=SecretStr(sim.token()),
+            hashtags=tuple(settings.pulse_hashtags),
+        )
+        cfg = replace(ServiceConfig.from_settings_without_channels(settings), channels=(channel,),
+                      origin="simulated")
+        return await Service(cfg, settings.retention()).run(stop)
 
-    redactor = Redactor.from_settings(settings)
-    configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        async with Simulator(SimConfig(seed=int(time.time()))) as sim:
-            sim.start_scenario(Scenario(events=10**9, rate=float(os.environ.get("PULSE_SIMULATOR_RATE", "2"))))
-            channel = ChannelSettings(
-                name=settings.pulse_channel_name, base_url=sim.base_url, access_token=SecretStr(sim.token()),
-                hashtags=tuple(settings.pulse_hashtags),
-            )
-            cfg = replace(ServiceConfig.from_settings_without_channels(settings), channels=(channel,),
-                          origin="simulated")
-            summary = await Service(cfg, settings.retention()).run(stop)
-            print(f"ingester: {summary.line()}")
-
+def _simulator_rate(value: str | None) -> float:
+    """Actions per second of the simulated channel (PULSE_SIMULATOR_RATE, default 2; tests speed it up)."""
     try:
-        asyncio.run(main())
-    except Fatal as exc:
-        print(f"ingester: {redactor.scrub(str(exc))}", file=sys.stderr)
-        return 1
-    return 0
+        rate = float(value) if value else 2.0
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:  # also NaN
+        raise SettingsError("PULSE_SIMULATOR_RATE: must be a positive number of actions per second")
+    return rate
 
 
 def register(app: typer.Typer) -> None:

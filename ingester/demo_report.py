@@ -87,7 +87,7 @@ TEXTS = Catalog({
 })
 
 KINDS = ("reply", "mention", "quote", "favourite", "reblog", "follow")
-# (key, how it is shown) in the order of the printout; the four KPIs, then the response KPIs.
+# Columns of kpi.summary in the order of the printout: the four KPIs, then the response KPIs.
 KPIS = ("replies_per_post", "reply_like_ratio", "returning_accounts", "distinct_accounts")
 RESPONSE_KPIS = ("answered_share", "median_response", "city_replies")
 
@@ -118,13 +118,13 @@ def kpi_lines(last: Period, before: Period, lang: Language) -> list[str]:
     spans = t(lang, "spans", last=head_last, before=head_before,
               last_span=f"{i18n.day(last.first, lang)} – {i18n.day(last.last, lang)}",
               before_span=f"{i18n.day(before.first, lang)} – {i18n.day(before.last, lang)}")
-    rows: list[tuple[str, str, str]] = []
-    for section, keys in (("kpi_head", KPIS), ("response_head", RESPONSE_KPIS)):
-        rows.append((t(lang, section), head_last, head_before) if section == "kpi_head" else ("", "", ""))
-        if section != "kpi_head":
-            rows.append((t(lang, section), "", ""))
-        rows += [(t(lang, f"kpi.{k}"), kpi_value(k, last.figures, lang), kpi_value(k, before.figures, lang))
-                 for k in keys]
+
+    def kpi_rows(keys: Sequence[str]) -> list[tuple[str, str, str]]:
+        return [(t(lang, f"kpi.{k}"), kpi_value(k, last.figures, lang), kpi_value(k, before.figures, lang))
+                for k in keys]
+
+    rows = [(t(lang, "kpi_head"), head_last, head_before), *kpi_rows(KPIS),
+            ("", "", ""), (t(lang, "response_head"), "", ""), *kpi_rows(RESPONSE_KPIS)]
     width = max(len(r[0]) for r in rows)
     col = max(len(head_last), *(len(r[1]) for r in rows))
     out = [f"{a:<{width}}  {b:>{col}}  {c}".rstrip() if b or c else a for a, b, c in rows]
@@ -145,7 +145,7 @@ def truth_lines(got: Mapping[str, int], want: Mapping[str, int], lang: Language)
 
 
 def history_line(first: date, last: date, change: date, to_winter: bool, lang: Language) -> str:
-    return TEXTS.text(lang, "history", days=(last - first).days + 1, first=i18n.day(first, lang),
+    return TEXTS.text(lang, "history", days=i18n.number((last - first).days + 1, lang), first=i18n.day(first, lang),
                       last=i18n.day(last, lang), season=TEXTS.text(lang, "winter" if to_winter else "summer"),
                       change=i18n.day(change, lang))
 

@@ -15,6 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
 
+# libpq's and asyncpg's sslmode values; asyncpg refuses any other before it connects (a traceback in
+# `check` and `run`, while `migrate` would say the TLS handshake failed).
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 ENCODE_HINT = "percent-encode special characters in the password (@ → %40, : → %3A, / → %2F, # → %23, % → %25)"
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
@@ -42,6 +45,8 @@ def dsn_problem(url: str) -> str | None:
         libpq = conninfo_to_dict(url)
     except Exception:  # noqa: BLE001 - libpq's message quotes the offending token: never show it
         return f"libpq cannot read it; check the host, port and database name — {ENCODE_HINT}"
+    if libpq.get("sslmode", "prefer") not in SSLMODES:
+        return f"sslmode must be one of {', '.join(SSLMODES)}"
     for host in authority.rpartition("@")[2].split(","):
         port = host.rpartition("]")[2] if host.startswith("[") else host
         if ":" in port and not port.rpartition(":")[2].isdigit():
@@ -57,4 +62,4 @@ def dsn_problem(url: str) -> str | None:
     return None
 
 
-__all__ = ["ENCODE_HINT", "dsn_problem"]
+__all__ = ["ENCODE_HINT", "SSLMODES", "dsn_problem"]

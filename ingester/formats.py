@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-
-from typing import Any
+from typing import TYPE_CHECKING
 
 import psycopg
+
+if TYPE_CHECKING:  # the service's driver; `migrate` does not need it loaded
+    import asyncpg
 
 FormatMap = tuple[tuple[str, str], ...]  # ((tag, format), ...) in precedence order
 
@@ -102,17 +104,18 @@ def apply_formats(conn: psycopg.Connection, mapping: FormatMap) -> None:
     with conn.transaction():
         conn.execute("DELETE FROM pulse.formats")
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO pulse.formats (tag, format, precedence) VALUES (%s, %s, %s)",
-                [(tag, fmt, i) for i, (tag, fmt) in enumerate(mapping, start=1)],
-            )
+            cur.executemany("INSERT INTO pulse.formats (tag, format, precedence) VALUES (%s, %s, %s)", _rows(mapping))
 
 
-async def apply_formats_async(conn: Any, mapping: FormatMap) -> None:
+async def apply_formats_async(conn: asyncpg.Connection, mapping: FormatMap) -> None:
     """`apply_formats` for the service's asyncpg connection: `run` applies PULSE_FORMATS as `migrate` does."""
     async with conn.transaction():
         await conn.execute("DELETE FROM pulse.formats")
         await conn.executemany(
-            "INSERT INTO pulse.formats (tag, format, precedence) VALUES ($1, $2, $3)",
-            [(tag, fmt, i) for i, (tag, fmt) in enumerate(mapping, start=1)],
+            "INSERT INTO pulse.formats (tag, format, precedence) VALUES ($1, $2, $3)", _rows(mapping)
         )
+
+
+def _rows(mapping: FormatMap) -> list[tuple[str, str, int]]:
+    """The rows of `pulse.formats`: precedence is the position in the map, from 1."""
+    return [(tag, fmt, i) for i, (tag, fmt) in enumerate(mapping, start=1)]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -101,7 +103,12 @@ def extension_plan(*, available: bool, installed: bool, preloaded: bool | None, 
     return True
 
 
-PRELOADS_SQL = "SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'"
+# What the server offers of TimescaleDB, read in one query by `migrate` (psycopg) and `check` (asyncpg):
+# available on the server, installed in this database, and shared_preload_libraries.
+EXTENSION_STATE_SQL = """SELECT
+    EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),
+    EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),
+    (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries')"""
 
 
 def preloaded_from(setting: str | None) -> bool | None:
@@ -112,18 +119,14 @@ def preloaded_from(setting: str | None) -> bool | None:
     return "timescaledb" in {lib.strip().strip('"') for lib in setting.split(",")}
 
 
-def _preloaded(conn: psycopg.Connection) -> bool | None:
-    row = conn.execute(PRELOADS_SQL).fetchone()
-    return preloaded_from(row[0] if row else None)
+def plan_from_state(state: Sequence[Any], wanted: str = "auto") -> bool:
+    """`extension_plan` for one row of EXTENSION_STATE_SQL."""
+    available, installed, preloads = state
+    return extension_plan(available=available, installed=installed, preloaded=preloaded_from(preloads), wanted=wanted)
 
 
 def _ensure_extension(conn: psycopg.Connection, wanted: str = "auto") -> None:
-    available = conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).fetchone() is not None
-    installed = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone() is not None
-    preloaded = _preloaded(conn) if available and not installed else None
-    if not extension_plan(available=available, installed=installed, preloaded=preloaded, wanted=wanted):
+    if not plan_from_state(conn.execute(EXTENSION_STATE_SQL).fetchone(), wanted):  # type: ignore[arg-type]
         return
     try:
         conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
@@ -211,21 +214,28 @@ def migrate(
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
+_UNRESOLVED = "the host name cannot be resolved — check the host in the URL"
+_REFUSED = "the server refused the connection — check the host and port, and that PostgreSQL is running"
+_SILENT = "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+
+
 def connect_failure(exc: BaseException) -> str:
     """Why a connection failed and what to do, in words that never carry the URL or its password.
 
     libpq's message names the host (and may echo parts of a malformed URL), so it is matched, not shown.
+    The exception's type decides first (asyncpg raises OS errors), then libpq's words.
     """
     import socket
 
-    text = str(exc)
-    low = text.lower()
+    low = str(exc).lower()
     if isinstance(exc, socket.gaierror) or "temporary failure in name resolution" in low:
-        return "the host name cannot be resolved — check the host in the URL"
+        return _UNRESOLVED
     if isinstance(exc, ConnectionRefusedError) or "connect call failed" in low:
-        return "the server refused the connection — check the host and port, and that PostgreSQL is running"
+        return _REFUSED
     if isinstance(exc, TimeoutError):
-        return "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+        return _SILENT
+    if isinstance(exc, ValueError):  # asyncpg's ClientConfigurationError: a parameter it cannot use
+        return "a parameter after '?' in the URL has a value the driver does not accept — check the parameters"
     if "password authentication failed" in low or "no password supplied" in low:
         return "the database rejected the user name or password — check them in the URL"
     if "does not exist" in low and "database" in low:
@@ -233,11 +243,11 @@ def connect_failure(exc: BaseException) -> str:
     if "does not exist" in low and "role" in low:
         return "the user does not exist on the server — create the role or fix the user name in the URL"
     if "could not translate host name" in low or "failed to resolve" in low or "name or service not known" in low:
-        return "the host name cannot be resolved — check the host in the URL"
+        return _UNRESOLVED
     if "timeout" in low or "timed out" in low:
-        return "the server did not answer in time — check the host and port, and that PostgreSQL is running"
+        return _SILENT
     if "connection refused" in low or "could not connect" in low or "connection failed" in low:
-        return "the server refused the connection — check the host and port, and that PostgreSQL is running"
+        return _REFUSED
     if "ssl" in low:
         return "the TLS handshake failed — check sslmode in the URL"
     if "pg_hba.conf" in low:

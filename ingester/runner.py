@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_ra
 
 from ingester import store
 from ingester.batcher import Batcher
+from ingester.migrate import connect_failure
 from ingester.observability import Metrics, serve_metrics
 from ingester.report.delivery import Deliverer, DeliverySettings
 from ingester.retention import RetentionSettings, retention_loop
@@ -152,8 +153,8 @@ class Service:
             return self.summary()
         try:
             pool = connecting.result()
-        except asyncpg.InvalidPasswordError:
-            raise Fatal("DATABASE_URL: the database rejected the user name or password — check them in the URL") from None
+        except (asyncpg.InvalidPasswordError, asyncpg.ClientConfigurationError) as exc:
+            raise Fatal(f"DATABASE_URL: {connect_failure(exc)}") from None
         except asyncpg.InvalidCatalogNameError:
             raise Fatal("DATABASE_URL: the database does not exist — create it, then run `ingester migrate`") from None
         except asyncpg.InvalidAuthorizationSpecificationError:

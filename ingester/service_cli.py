@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import typer
 
-from ingester.settings import Settings, SettingsError, load_settings
-
-
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"ingester: {message}", err=True)
-    raise typer.Exit(code)
+from ingester.settings import Settings, load_settings
 
 
 def _settings(*, simulate: bool = False) -> Settings:
-    """Every setting checked at once; with `simulate`, a missing channel is fine (the simulator plays one)."""
-    try:
-        if simulate:
-            settings = load_settings()
-            if not settings.simulating():
-                settings.channels()  # a server without a token is an error, never a silent simulation
-        else:
-            settings = load_settings(require_channels=True)
-        settings.report_delivery()  # the weekly report's mail settings, checked before anything starts
-        return settings
-    except SettingsError as exc:
-        _fail(str(exc), 2)
-        raise  # unreachable
+    """Every setting checked at once; with `simulate`, a missing channel is fine (the simulator plays one).
+    A `SettingsError` ends the command with exit code 2 (ingester.cli)."""
+    if simulate:
+        settings = load_settings()
+        if not settings.simulating():
+            settings.channels()  # a server without a token is an error, never a silent simulation
+    else:
+        settings = load_settings(require_channels=True)
+    settings.report_delivery()  # the weekly report's mail settings, checked before anything starts
+    return settings
 
 
 async def _until_signal(body: Callable[[asyncio.Event], Awaitable[object]]) -> object:
@@ -57,6 +49,7 @@ def run(
     ),
 ) -> None:
     """Run the ingester in the foreground until SIGTERM/SIGINT (then flush, save cursors, exit 0)."""
+    from ingester.cli import fail
     from ingester.observability import configure_logging
     from ingester.redact import Redactor
     from ingester.runner import Service, tune_gc
@@ -65,18 +58,21 @@ def run(
     settings = _settings(simulate=simulate)
     if accept_simulated_data:
         settings = settings.model_copy(update={"pulse_accept_simulated_data": True})
-    if simulate and settings.simulating():
-        from ingester.demo import run_with_simulator
-
-        sys.exit(run_with_simulator(settings))
     redactor = Redactor.from_settings(settings)
     configure_logging(settings.pulse_log_format, redactor)  # type: ignore[arg-type]
-    cfg = ServiceConfig.from_settings(settings)
-    tune_gc()  # the process is the service from here on
+    body: Callable[[asyncio.Event], Awaitable[object]]
+    if simulate and settings.simulating():
+        from ingester.demo import serve_simulated_channel
+
+        body = partial(serve_simulated_channel, settings)
+    else:
+        cfg = ServiceConfig.from_settings(settings)
+        tune_gc()  # the process is the service from here on
+        body = Service(cfg, settings.retention(), settings.report_delivery()).run
     try:
-        summary = asyncio.run(_until_signal(Service(cfg, settings.retention(), settings.report_delivery()).run))
+        summary = asyncio.run(_until_signal(body))
     except Fatal as exc:
-        _fail(redactor.scrub(str(exc)), 1)
+        fail(redactor.scrub(str(exc)))
     typer.echo(f"ingester: {summary.line()}")  # type: ignore[attr-defined]
 
 

@@ -11,7 +11,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -38,16 +38,22 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 class SettingsError(Exception):
     """One or more settings are missing or invalid; every problem is one line naming its variable.
 
-    All problems are reported at once, one line each. `str()` joins them so that the usual
-    `print(f"ingester: {exc}")` prints every line with the `ingester: ` prefix.
+    All problems are reported at once, one line each. `str()` joins them so that
+    `f"ingester: {exc}"` gives every line the `ingester: ` prefix; the command group in ingester.cli
+    prints it so for every subcommand and exits 2.
     """
 
     def __init__(self, *problems: str) -> None:
         self.problems: tuple[str, ...] = tuple(dict.fromkeys(problems)) or ("SETTINGS: invalid",)
         super().__init__("\ningester: ".join(self.problems))
 
-    def lines(self) -> list[str]:
-        return [f"ingester: {p}" for p in self.problems]
+
+# What is missing of the channel settings: said the same way by `Settings.channels()` and, when another
+# setting already failed, by `_channel_presence_problems()`.
+_NO_TOKEN = ("MASTODON_ACCESS_TOKEN: missing (MASTODON_BASE_URL is set) — set the channel's token, "
+             "or unset MASTODON_BASE_URL to play the simulator with --simulate")
+_NO_SERVER = "MASTODON_BASE_URL: missing (MASTODON_ACCESS_TOKEN is set) — set the server's URL"
+_NO_CHANNEL = "MASTODON_ACCESS_TOKEN: missing — set MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, or PULSE_CHANNELS"
 
 
 def _split_tags(value: Any) -> list[str]:
@@ -98,6 +104,55 @@ def _server_url(v: AnyHttpUrl) -> AnyHttpUrl:
     return v
 
 
+# Every reader of the environment reads it the same way. Empty values mean unset: compose passes
+# `${MASTODON_ACCESS_TOKEN:-}` as "" when it is not set.
+_ENV = SettingsConfigDict(
+    env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False, env_ignore_empty=True
+)
+
+
+def _check_timezone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {v!r}") from None
+    return v
+
+
+def _check_entry_url(v: AnyHttpUrl | None) -> AnyHttpUrl | None:
+    if v is not None and (v.query or v.fragment):
+        raise ValueError("must not contain '?' or '#' (?bron=<code> is added per source)")
+    return v
+
+
+def _check_language(v: str) -> str:
+    from ingester.i18n import parse_language
+
+    return parse_language(v)
+
+
+class DatabaseUrlSettings(BaseSettings):
+    """DATABASE_URL and its one rule (ingester.dsn). Every settings class that reads DATABASE_URL derives
+    from this (and is read through `read_settings`), so the rule and its message are the same everywhere."""
+
+    model_config = _ENV
+
+    database_url: SecretStr = Field(description="PostgreSQL/TimescaleDB URL for the ingester")
+
+    @field_validator("database_url")
+    @classmethod
+    def _dsn(cls, v: SecretStr) -> SecretStr:
+        from ingester.dsn import dsn_problem
+
+        problem = dsn_problem(v.get_secret_value())
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    def dsn(self) -> str:
+        return self.database_url.get_secret_value()
+
+
 class SinkSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -105,15 +160,9 @@ class SinkSettings(BaseModel):
     batch_max_age_ms: int = 200
 
 
-class Settings(BaseSettings):
+class Settings(DatabaseUrlSettings):
     """Every variable the service reads. Names are the environment variable names."""
 
-    # Empty values mean unset: compose passes `${MASTODON_ACCESS_TOKEN:-}` as "" when it is not set.
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False, env_ignore_empty=True
-    )
-
-    database_url: SecretStr = Field(description="PostgreSQL/TimescaleDB URL for the ingester")
     mastodon_base_url: AnyHttpUrl | None = Field(
         default=None, description="Base URL of the Mastodon server of the (first) channel"
     )
@@ -207,12 +256,8 @@ class Settings(BaseSettings):
         description="Graph API base URL including the version",
     )
 
-    @field_validator("pulse_entry_url")
-    @classmethod
-    def _entry_url(cls, v: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        if v is not None and (v.query or v.fragment):
-            raise ValueError("must not contain '?' or '#' (?bron=<code> is added per source)")
-        return v
+    _entry_url = field_validator("pulse_entry_url")(_check_entry_url)
+
     # -- entry page: `ingester web`, GET /praatmee and its counters (issue #10) ----------------
     pulse_web_port: int = Field(default=8080, ge=0, le=65535, description="Port of `ingester web`")
     pulse_web_host: str = Field(default="0.0.0.0", description="Address `ingester web` listens on")
@@ -283,37 +328,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"not valid JSON ({exc.msg})") from None
         return v
 
-    @field_validator("pulse_language")
-    @classmethod
-    def _language(cls, v: str) -> str:
-        from ingester.i18n import parse_language
-
-        return parse_language(v)
-
-    @field_validator("pulse_timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r}") from None
-        return v
+    _language = field_validator("pulse_language")(_check_language)
+    _tz = field_validator("pulse_timezone")(_check_timezone)
 
     @field_validator("pulse_account_salt")
     @classmethod
     def _salt(cls, v: SecretStr) -> SecretStr:
         if len(v.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters")
-        return v
-
-    @field_validator("database_url")
-    @classmethod
-    def _dsn(cls, v: SecretStr) -> SecretStr:
-        from ingester.dsn import dsn_problem
-
-        problem = dsn_problem(v.get_secret_value())
-        if problem:
-            raise ValueError(problem)
         return v
 
     @field_validator("mastodon_base_url")
@@ -327,12 +349,9 @@ class Settings(BaseSettings):
         out: list[ChannelSettings] = []
         if self.mastodon_base_url is not None or self.mastodon_access_token is not None:
             if self.mastodon_base_url is None:
-                raise SettingsError("MASTODON_BASE_URL: missing (MASTODON_ACCESS_TOKEN is set) — set the server's URL")
+                raise SettingsError(_NO_SERVER)
             if self.mastodon_access_token is None:
-                raise SettingsError(
-                    "MASTODON_ACCESS_TOKEN: missing (MASTODON_BASE_URL is set) — set the channel's token, "
-                    "or unset MASTODON_BASE_URL to play the simulator with --simulate"
-                )
+                raise SettingsError(_NO_TOKEN)
             try:
                 out.append(
                     ChannelSettings(
@@ -348,9 +367,7 @@ class Settings(BaseSettings):
             tags = tuple(dict.fromkeys((*ch.hashtags, *self.pulse_hashtags)))
             out.append(ch.model_copy(update={"hashtags": tags}))
         if not out:
-            raise SettingsError(
-                "MASTODON_ACCESS_TOKEN: missing — set MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, or PULSE_CHANNELS"
-            )
+            raise SettingsError(_NO_CHANNEL)
         names = [c.name for c in out]
         if len(set(names)) != len(names):
             raise SettingsError(f"PULSE_CHANNELS: channel names must be unique, got {names}")
@@ -448,13 +465,10 @@ class Settings(BaseSettings):
                 language=self.language(),
             )
         except ValidationError as exc:
-            raise SettingsError(f"PULSE_WEB_{_describe(exc)}") from None
+            raise SettingsError(*(f"PULSE_WEB_{p}" for p in describe_errors(exc))) from None
     def simulating(self) -> bool:
         """No Mastodon server configured at all: the only case in which `--simulate` plays the simulator."""
         return self.mastodon_base_url is None and self.mastodon_access_token is None and not self.pulse_channels
-
-    def dsn(self) -> str:
-        return self.database_url.get_secret_value()
 
 
 def _describe_one(err: Any) -> str:
@@ -473,15 +487,12 @@ def describe_errors(exc: ValidationError) -> list[str]:
     return [_describe_one(err) for err in exc.errors(include_input=False, include_url=False)]
 
 
-def _describe(exc: ValidationError) -> str:
-    return describe_errors(exc)[0]
-
-
 class _ChannelPresence(BaseSettings):
     """Which channel variables are set at all (raw text, unvalidated): lets a run that fails on another
     setting still say, in the same report, that the channel is incomplete."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True)
+    model_config = _ENV
+
     mastodon_base_url: str | None = None
     mastodon_access_token: str | None = None
     pulse_channels: str | None = None
@@ -489,77 +500,81 @@ class _ChannelPresence(BaseSettings):
 
 def _channel_presence_problems() -> list[str]:
     raw = _ChannelPresence()
-    if raw.pulse_channels:
+    if raw.pulse_channels or (raw.mastodon_base_url and raw.mastodon_access_token):
         return []
-    if raw.mastodon_base_url and not raw.mastodon_access_token:
-        return ["MASTODON_ACCESS_TOKEN: missing (MASTODON_BASE_URL is set) — set the channel's token"]
-    if raw.mastodon_access_token and not raw.mastodon_base_url:
-        return ["MASTODON_BASE_URL: missing (MASTODON_ACCESS_TOKEN is set) — set the server's URL"]
-    if not raw.mastodon_base_url and not raw.mastodon_access_token:
-        return ["MASTODON_ACCESS_TOKEN: missing — set MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, or PULSE_CHANNELS"]
-    return []
+    if raw.mastodon_base_url:
+        return [_NO_TOKEN]
+    if raw.mastodon_access_token:
+        return [_NO_SERVER]
+    return [_NO_CHANNEL]
 
 
 def load_settings(*, require_channels: bool = False, **overrides: Any) -> Settings:
-    """Build settings from the environment; raise `SettingsError` naming every problem at once."""
+    """Build settings from the environment; raise `SettingsError` naming every problem at once (with
+    `require_channels`, an incomplete channel too, even when another setting failed first)."""
     try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        problems = describe_errors(exc)
-        if require_channels and not any(p.startswith(("MASTODON_", "PULSE_CHANNEL")) for p in problems):
-            problems += _channel_presence_problems()
-        raise SettingsError(*problems) from None
+        settings = read_settings(Settings, **overrides)
+    except SettingsError as exc:
+        if require_channels and not any(p.startswith(("MASTODON_", "PULSE_CHANNEL")) for p in exc.problems):
+            raise SettingsError(*exc.problems, *_channel_presence_problems()) from None
+        raise
     if require_channels:
         settings.channels()
     return settings
 
 
-class DatabaseSettings(BaseSettings):
-    """What the commands that need only the database read (migrate, export, demo)."""
+class DatabaseSettings(DatabaseUrlSettings):
+    """What the commands that need only the database read (migrate, demo, grafana push)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True)
-    database_url: SecretStr
     pulse_tier: Tier = "auto"
     pulse_timezone: str | None = None
     pulse_formats: str | None = None
 
-    @field_validator("database_url")
-    @classmethod
-    def _dsn(cls, v: SecretStr) -> SecretStr:
-        return Settings._dsn(v)  # type: ignore[operator]  # the same rule as the service's
-
     @field_validator("pulse_timezone")
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
-        return None if v is None else Settings._tz(v)  # type: ignore[operator]
-
-    def dsn(self) -> str:
-        return self.database_url.get_secret_value()
+        return None if v is None else _check_timezone(v)
 
 
-def database_settings(**overrides: Any) -> DatabaseSettings:
+class _PosterOnly(BaseSettings):
+    model_config = _ENV
+
+    pulse_entry_url: AnyHttpUrl | None = None
+    pulse_language: str = "nl"
+
+    _entry = field_validator("pulse_entry_url")(_check_entry_url)
+    _lang = field_validator("pulse_language")(_check_language)
+
+
+class _WebOnly(Settings):
+    """Settings without the secret the web service never needs (the account salt stays with the ingester)."""
+
+    pulse_account_salt: SecretStr | None = None  # type: ignore[assignment]
+
+    @field_validator("pulse_account_salt")
+    @classmethod
+    def _salt(cls, v: SecretStr | None) -> SecretStr | None:  # unused here: any value, or none
+        return v
+
+
+_S = TypeVar("_S", bound=BaseSettings)
+
+
+def read_settings(cls: type[_S], **overrides: Any) -> _S:
+    """Read `cls` from the environment; every problem becomes one line of a `SettingsError`."""
     try:
-        return DatabaseSettings(**overrides)  # type: ignore[call-arg]
+        return cls(**overrides)
     except ValidationError as exc:
         raise SettingsError(*describe_errors(exc)) from None
 
 
+def database_settings(**overrides: Any) -> DatabaseSettings:
+    return read_settings(DatabaseSettings, **overrides)
+
+
 def database_url_only() -> str:
-    """For commands that need only the database (migrate, export): read just DATABASE_URL."""
-
-    class _DbOnly(BaseSettings):
-        model_config = SettingsConfigDict(env_file=".env", extra="ignore")
-        database_url: SecretStr
-
-        @field_validator("database_url")
-        @classmethod
-        def _dsn(cls, v: SecretStr) -> SecretStr:
-            return Settings._dsn(v)  # type: ignore[operator]
-
-    try:
-        return _DbOnly().database_url.get_secret_value()  # type: ignore[call-arg]
-    except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+    """For commands that need only the database (export, report): read just DATABASE_URL."""
+    return read_settings(DatabaseUrlSettings).dsn()
 
 
 def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> PosterSettings:
@@ -574,36 +589,11 @@ def _poster_settings(entry_url: AnyHttpUrl | None, language: Language) -> Poster
 
 def poster_only() -> PosterSettings:
     """For `ingester qr`, which needs no database: read just PULSE_ENTRY_URL and PULSE_LANGUAGE."""
-
-    class _PosterOnly(BaseSettings):
-        model_config = SettingsConfigDict(
-            env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
-        )
-        pulse_entry_url: AnyHttpUrl | None = None
-        pulse_language: str = "nl"
-
-        _entry = field_validator("pulse_entry_url")(Settings._entry_url.__func__)  # type: ignore[attr-defined]
-        _lang = field_validator("pulse_language")(Settings._language.__func__)  # type: ignore[attr-defined]
-
-    try:
-        env = _PosterOnly()
-    except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+    env = read_settings(_PosterOnly)
     return _poster_settings(env.pulse_entry_url, env.pulse_language)  # type: ignore[arg-type]
+
+
 def load_web_settings(**overrides: Any) -> Settings:
-    """For `ingester web`: the one settings object without the secret the web service never needs (the
-    account salt stays with the ingester); hand the web part `.web()` and the database `.dsn()`."""
-
-    class _WebOnly(Settings):
-        pulse_account_salt: SecretStr | None = None  # type: ignore[assignment]
-
-        @field_validator("pulse_account_salt")
-        @classmethod
-        def _salt(cls, v: SecretStr | None) -> SecretStr | None:  # unused here: any value, or none
-            return v
-
-    try:
-        return _WebOnly(**overrides)
-    except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
-    return database_settings().dsn()
+    """For `ingester web`: the one settings object without the account salt; hand the web part `.web()`
+    and the database `.dsn()`."""
+    return read_settings(_WebOnly, **overrides)

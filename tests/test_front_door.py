@@ -93,6 +93,30 @@ async def test_a_malformed_database_url_is_one_line_from_every_command_without_a
     assert line.startswith("ingester: DATABASE_URL: ") and "percent-encode" in line
 
 
+async def test_an_unknown_sslmode_is_one_line_from_every_command_before_any_connection() -> None:
+    a, salt = secret(), secret() * 2
+    env = base_env(DATABASE_URL=f"postgresql://pulse:{a}@127.0.0.1:5432/pulse?sslmode=nonsense",
+                   PULSE_ACCOUNT_SALT=salt, MASTODON_BASE_URL="http://127.0.0.1:9", MASTODON_ACCESS_TOKEN=secret(),
+                   PULSE_GRAFANA_DB_PASSWORD=secret() + "-grafana")
+    results = await asyncio.gather(*(cli(env, *command) for command in COMMANDS))
+    for command, (code, out, err) in zip(COMMANDS, results, strict=True):
+        line = assert_one_clean_line(code, out, err, a, salt)
+        assert line == "ingester: DATABASE_URL: sslmode must be one of disable, allow, prefer, require, " \
+                       "verify-ca, verify-full", (command, line)
+
+
+async def test_a_url_parameter_the_driver_refuses_is_one_line_from_check_and_run(database_url: str, salt: str) -> None:
+    url = database_url + ("&" if "?" in database_url else "?") + "target_session_attrs=bogus"
+    env = base_env(DATABASE_URL=url, PULSE_ACCOUNT_SALT=salt, MASTODON_BASE_URL="http://127.0.0.1:9",
+                   MASTODON_ACCESS_TOKEN=secret(), PULSE_METRICS_PORT="0")
+    run, check = await asyncio.gather(cli(env, "run"), cli(env, "check"))
+    want = "DATABASE_URL: a parameter after '?' in the URL has a value the driver does not accept"
+    assert run[0] == EXIT_FAILURE and "Traceback" not in run[1] + run[2], run
+    assert run[2].strip().splitlines() == [f"ingester: {want} — check the parameters"], run
+    assert check[0] == EXIT_FAILURE and "Traceback" not in check[1] + check[2], check
+    assert f"database: FAIL {want}" in check[1], check
+
+
 async def test_a_malformed_channel_in_pulse_channels_is_one_line_without_the_token_or_password(
     database_url: str,
 ) -> None:
@@ -300,6 +324,7 @@ def test_the_readme_documents_the_exit_codes_the_commands_use() -> None:
     "postgresql://pulse:pw@[::1]:5432/pulse",
     "postgresql://pulse:pw@h1:5432,h2:5433/pulse?target_session_attrs=read-write",
     "postgresql:///pulse?host=/var/run/postgresql",
+    "postgresql://pulse:pw@db.example/pulse?sslmode=verify-full",
 ])
 def test_well_formed_database_urls_are_accepted(url: str) -> None:
     from ingester.dsn import dsn_problem

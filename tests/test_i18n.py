@@ -39,7 +39,9 @@ def test_catalog_fills_fields() -> None:
     assert cat.text("nl", "hi", naam="Amsterdam") == "Hallo Amsterdam"
 
 
-def test_language_setting_defaults_to_dutch_and_rejects_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_language_setting_defaults_to_dutch_and_rejects_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.delenv("PULSE_LANGUAGE", raising=False)  # "defaults" means: not set anywhere
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@127.0.0.1/db")
     monkeypatch.setenv("PULSE_ACCOUNT_SALT", "s" * 16)
     assert load_settings().language() == "nl"

@@ -1,17 +1,17 @@
 -- 39_data_origin: does this database hold simulated data? One row, read by the boards' banner.
 DROP VIEW IF EXISTS kpi.data_origin;
 CREATE VIEW kpi.data_origin AS
-SELECT
-  EXISTS (SELECT 1 FROM pulse.data_origin WHERE origin = 'simulated')     AS simulated,
-  (SELECT first_at FROM pulse.data_origin WHERE origin = 'simulated')     AS simulated_since,
-  (SELECT last_at  FROM pulse.data_origin WHERE origin = 'simulated')     AS simulated_last_run,
-  EXISTS (SELECT 1 FROM pulse.data_origin WHERE origin = 'real')          AS real,
-  (SELECT first_at FROM pulse.data_origin WHERE origin = 'real')          AS real_since,
-  CASE
-    WHEN EXISTS (SELECT 1 FROM pulse.data_origin WHERE origin = 'simulated') THEN 'simulated'
-    WHEN EXISTS (SELECT 1 FROM pulse.data_origin WHERE origin = 'real')      THEN 'real'
-    ELSE 'none'
-  END                                                                     AS origin;
+-- One pass over pulse.data_origin (at most two rows); the aggregate gives one row even when it is empty.
+SELECT coalesce(bool_or(o.origin = 'simulated'), false)  AS simulated,
+       min(o.first_at) FILTER (WHERE o.origin = 'simulated') AS simulated_since,
+       max(o.last_at)  FILTER (WHERE o.origin = 'simulated') AS simulated_last_run,
+       coalesce(bool_or(o.origin = 'real'), false)       AS real,
+       min(o.first_at) FILTER (WHERE o.origin = 'real')  AS real_since,
+       CASE WHEN bool_or(o.origin = 'simulated') THEN 'simulated'
+            WHEN bool_or(o.origin = 'real')      THEN 'real'
+            ELSE 'none'
+       END                                               AS origin
+  FROM pulse.data_origin o;
 COMMENT ON VIEW kpi.data_origin IS
   'Whether this database has received simulated data (the built-in simulator: ingester demo, run --simulate). '
   'origin = simulated | real | none; simulated wins, because one simulated row makes every KPI untrustworthy.';
