@@ -4,16 +4,12 @@ only what it needs. Errors the user can fix print one line and exit non-zero; no
 from __future__ import annotations
 
 import importlib
-from typing import NoReturn
-
 import typer
 from typer.core import TyperGroup
 
 from ingester.settings import SettingsError
 
-# Exit codes (README "Exit codes"): 0 ok, 1 a runtime failure (a server refused or is unreachable, the
-# ground truth differs), 2 a setting or usage error the operator fixes before trying again.
-EXIT_OK, EXIT_FAILURE, EXIT_SETTINGS = 0, 1, 2
+from ingester.exits import EXIT_FAILURE, EXIT_OK, EXIT_SETTINGS, fail  # noqa: F401  (re-exported)
 
 
 class _Commands(TyperGroup):
@@ -61,11 +57,6 @@ def _root(
                                   help="Print the version and exit."),
 ) -> None:
     """Praatmee Pulse: engagement analytics for public-sector Mastodon channels."""
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    typer.echo(f"ingester: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @app.command()

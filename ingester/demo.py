@@ -29,6 +29,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
 
 from ingester import demo_report
+from ingester.exits import fail
 from ingester.i18n import Language, parse_language
 from ingester.migrate import MigrationError, connect_failure, migrate
 from ingester.settings import ChannelSettings, Settings, SettingsError, database_settings
@@ -187,7 +188,6 @@ def demo(
     """The main job: weeks of a simulated channel's history, then live traffic through dropped connections;
     prints what was fetched beside the simulator's truth, and the key figures of the last 7 days beside
     the 7 days before (Dutch, or English with PULSE_LANGUAGE=en)."""
-    from ingester.cli import fail
     from ingester.service import Fatal
 
     own_url = bool(os.environ.get("DATABASE_URL"))

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -28,7 +28,8 @@ import typer
 from psycopg import sql
 
 from ingester.dialect import BOM, COPY_SQL, excel_nl_query
-from ingester.settings import SettingsError, database_url_only
+from ingester.exits import EXIT_SETTINGS, fail
+from ingester.settings import database_url_only
 from ingester.workbook import Book
 
 
@@ -249,11 +250,6 @@ def run_export(
         return meter.rows
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"ingester: {message}", err=True)
-    raise typer.Exit(2)
-
-
 def export(
     what: list[What] = typer.Argument(
         ..., help="summary | posts | activity | engagements | entry_daily (several: one xlsx sheet each)"
@@ -272,20 +268,16 @@ def export(
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE instead of stdout"),
 ) -> None:
     """Export KPIs as CSV, JSON Lines or Excel (UTF-8, times in the configured timezone)."""
+    dsn = database_url_only()  # a SettingsError reaches the command group: one line per problem, exit 2
     try:
-        dsn = database_url_only()
         run_export(dsn, what, start, end, period=period, channel=channel, fmt=fmt, output=output,
                    progress=sys.stderr.isatty(), dialect=dialect)
-    except SettingsError as exc:
-        _fail(str(exc))
     except ExportUnreachable as exc:  # the settings are fine; the server is not (README: exit codes)
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     except ExportError as exc:
-        _fail(str(exc))
+        fail(str(exc), EXIT_SETTINGS)
     except psycopg.Error as exc:
-        typer.echo(f"ingester: export failed: {exc.diag.message_primary or type(exc).__name__}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"export failed: {exc.diag.message_primary or type(exc).__name__}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ from functools import partial
 
 import typer
 
+from ingester.exits import fail
 from ingester.settings import Settings, load_settings
 
 
@@ -49,7 +50,6 @@ def run(
     ),
 ) -> None:
     """Run the ingester in the foreground until SIGTERM/SIGINT (then flush, save cursors, exit 0)."""
-    from ingester.cli import fail
     from ingester.observability import configure_logging
     from ingester.redact import Redactor
     from ingester.runner import Service, tune_gc

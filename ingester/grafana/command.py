@@ -8,15 +8,11 @@ from typing import Annotated
 
 import typer
 
+from ingester.exits import EXIT_SETTINGS, fail
 from ingester.grafana import alerts
 from ingester.i18n import LANGUAGES, Language, parse_language
 
 grafana_app = typer.Typer(help="Grafana boards, alerts and the reader login.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"ingester: {message}", err=True)
-    return typer.Exit(code)
 
 
 _LANGUAGE_HELP = f"language of titles, texts and alert messages: {' or '.join(LANGUAGES)} (uids never change)"
@@ -26,7 +22,7 @@ def _language(value: str | None) -> Language:
     try:
         return parse_language(value)
     except ValueError:  # the message would echo the value; settings values are never echoed
-        raise _fail(f"PULSE_LANGUAGE/--language: unknown language — choose {' or '.join(LANGUAGES)}", 2) from None
+        fail(f"PULSE_LANGUAGE/--language: unknown language — choose {' or '.join(LANGUAGES)}", EXIT_SETTINGS)
 
 
 @grafana_app.command("push")
@@ -59,37 +55,34 @@ def push_command(
 
     lang = _language(language)
     if not url.startswith(("http://", "https://")):
-        raise _fail("--url: must start with http:// or https://", 2)
+        fail("--url: must start with http:// or https://", EXIT_SETTINGS)
     if (token is None) == (basic_auth is None):
-        raise _fail("GRAFANA_TOKEN: give exactly one of --token or --basic-auth", 2)
+        fail("GRAFANA_TOKEN: give exactly one of --token or --basic-auth", EXIT_SETTINGS)
     if basic_auth is not None and ":" not in basic_auth:
-        raise _fail("GRAFANA_BASIC_AUTH: expected user:password", 2)
+        fail("GRAFANA_BASIC_AUTH: expected user:password", EXIT_SETTINGS)
     if not 0 < engagement_share < 1:
-        raise _fail("--engagement-share: must be between 0 and 1", 2)
+        fail("--engagement-share: must be between 0 and 1", EXIT_SETTINGS)
     if alert_email and alert_webhook:
-        raise _fail("--alert-email/--alert-webhook: choose one", 2)
+        fail("--alert-email/--alert-webhook: choose one", EXIT_SETTINGS)
     password = os.environ.get("PULSE_GRAFANA_DB_PASSWORD", "")
     if not password:
-        raise _fail("PULSE_GRAFANA_DB_PASSWORD: missing (required)", 2)
+        fail("PULSE_GRAFANA_DB_PASSWORD: missing (required)", EXIT_SETTINGS)
     from ingester.grafana.tier import CHOICES, timescaledb_flag
     from ingester.migrate import MigrationError
-    from ingester.settings import SettingsError, database_settings
+    from ingester.settings import database_settings
 
     if tier not in CHOICES:
-        raise _fail("--tier: must be auto, timescaledb or postgres", 2)
+        fail("--tier: must be auto, timescaledb or postgres", EXIT_SETTINGS)
     dsn = None
     if tier == "auto":
         if not os.environ.get("DATABASE_URL"):
-            raise _fail("DATABASE_URL: missing — grafana push reads the database tier from it "
-                        "(or pass --tier timescaledb or --tier postgres)", 2)
-        try:
-            dsn = database_settings().dsn()
-        except SettingsError as exc:
-            raise _fail(str(exc), 2) from None
+            fail("DATABASE_URL: missing — grafana push reads the database tier from it "
+                 "(or pass --tier timescaledb or --tier postgres)", EXIT_SETTINGS)
+        dsn = database_settings().dsn()
     try:
         flag, found = timescaledb_flag(tier, dsn)
     except MigrationError as exc:
-        raise _fail(f"grafana push: {exc}", 1) from None
+        fail(f"grafana push: {exc}")
     credential: str | tuple[str, str] = token if token is not None else tuple(basic_auth.split(":", 1))  # type: ignore[union-attr,assignment]
     api = GrafanaApi.from_url(url, credential=credential, timeout=30.0)
     contact = (Contact("email", alert_email) if alert_email
@@ -98,7 +91,7 @@ def push_command(
         report = push(api, Connection(db_host, db_name, db_user, password, db_sslmode, timescaledb=flag),
                       engagement_share=engagement_share, contact=contact, language=lang)
     except PushError as exc:
-        raise _fail(f"grafana push: {exc}", 1) from None
+        fail(f"grafana push: {exc}")
     typer.echo(f"database tier: {found}; datasource TimescaleDB flag {'on' if flag else 'off'}")
     for line in report.lines(lang):
         typer.echo(line)
@@ -110,23 +103,19 @@ def reader_login_command() -> None:
     import psycopg
 
     from ingester.grafana.login import ensure_reader_login, load
-    from ingester.settings import SettingsError
 
-    try:
-        cfg = load()
-    except SettingsError as exc:
-        raise _fail(str(exc), 2) from None
+    cfg = load()
     from ingester.migrate import connect_failure
 
     try:
         created = ensure_reader_login(cfg.database_url.get_secret_value(), cfg.pulse_grafana_db_user,
                                       cfg.pulse_grafana_db_password.get_secret_value())
     except psycopg.OperationalError as exc:  # its text may quote the URL: say why, not what
-        raise _fail(f"reader-login: DATABASE_URL: {connect_failure(exc)}", 1) from None
+        fail(f"reader-login: DATABASE_URL: {connect_failure(exc)}")
     except psycopg.Error as exc:
         # message_primary never contains the password (CREATE ROLE errors name the role only)
         msg = exc.diag.message_primary or str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _fail(f"reader-login: {msg}", 1) from None
+        fail(f"reader-login: {msg}")
     typer.echo(f"{'created' if created else 'updated'} login {cfg.pulse_grafana_db_user} in role pulse_reader")
 
 

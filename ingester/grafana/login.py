@@ -12,29 +12,19 @@ import re
 
 import psycopg
 from psycopg import sql
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
 
-from ingester.settings import SettingsError
+from ingester.settings import DatabaseUrlSettings, read_settings
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class ReaderLoginSettings(BaseSettings):
-    """The variables `ingester grafana reader-login` reads (compose passes them to `migrate`)."""
+class ReaderLoginSettings(DatabaseUrlSettings):
+    """The variables `ingester grafana reader-login` reads (compose passes them to `migrate`); DATABASE_URL
+    is the admin URL allowed to create roles, checked by the one rule every command uses."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
-
-    database_url: SecretStr = Field(description="Admin URL allowed to create roles")
     pulse_grafana_db_user: str = Field(default="grafana_reader", description="Login name for Grafana")
     pulse_grafana_db_password: SecretStr = Field(description="Its password (also given to Grafana)")
-
-    @field_validator("database_url")
-    @classmethod
-    def _dsn(cls, v: SecretStr) -> SecretStr:
-        from ingester.settings import Settings
-
-        return Settings._dsn(v)  # type: ignore[operator]  # the same rule as every other command
 
     @field_validator("pulse_grafana_db_user")
     @classmethod
@@ -52,12 +42,7 @@ class ReaderLoginSettings(BaseSettings):
 
 
 def load() -> ReaderLoginSettings:
-    try:
-        return ReaderLoginSettings()  # type: ignore[call-arg]
-    except ValidationError as exc:
-        from ingester.settings import describe_errors
-
-        raise SettingsError(*describe_errors(exc)) from None
+    return read_settings(ReaderLoginSettings)
 
 
 def ensure_reader_login(dsn: str, user: str, password: str, *, statement_timeout: str = "30s") -> bool:

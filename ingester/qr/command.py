@@ -8,15 +8,11 @@ from typing import Annotated
 
 import typer
 
+from ingester.exits import EXIT_SETTINGS, fail
 from ingester.entrylink import SourceError, check_source
-from ingester.settings import SettingsError, poster_only
+from ingester.settings import poster_only
 
 HEADLINE_MAX = 80
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"ingester: {message}", err=True)
-    return typer.Exit(code)
 
 
 def qr(
@@ -43,27 +39,25 @@ def qr(
     try:
         check_source(bron)
     except SourceError as exc:
-        raise _fail(f"--bron {exc} — use a code such as bibliotheek-oost", 2) from None
+        fail(f"--bron {exc} — use a code such as bibliotheek-oost", EXIT_SETTINGS)
     try:
         chosen_size = Size(size.lower())
     except ValueError:
-        raise _fail("--size must be a4 or a6", 2) from None
+        fail("--size must be a4 or a6", EXIT_SETTINGS)
     suffix = Path(output).suffix.lower().lstrip(".") if output and output != "-" else ""
     try:
         chosen = Format((fmt or suffix or "pdf").lower())
     except ValueError:
-        raise _fail("--format must be svg, png or pdf", 2) from None
+        fail("--format must be svg, png or pdf", EXIT_SETTINGS)
     if fmt and suffix in Format.__members__ and suffix != chosen.value:
-        raise _fail(f"-o ends in .{suffix} but --format is {chosen.value} — make them agree", 2)
+        fail(f"-o ends in .{suffix} but --format is {chosen.value} — make them agree", EXIT_SETTINGS)
     if cta is not None and not (0 < len(cta.strip()) <= HEADLINE_MAX):
-        raise _fail(f"--cta must hold 1 to {HEADLINE_MAX} characters", 2)
+        fail(f"--cta must hold 1 to {HEADLINE_MAX} characters", EXIT_SETTINGS)
+    settings = poster_only()  # a SettingsError reaches the command group: one line per problem, exit 2
     try:
-        settings = poster_only()
         poster = layout(settings, bron, chosen_size, headline=cta)
-    except SettingsError as exc:
-        raise _fail(str(exc), 2) from None
     except ValueError as exc:  # a headline too long to leave the code a printable size
-        raise _fail(f"--cta: {exc}", 2) from None
+        fail(f"--cta: {exc}", EXIT_SETTINGS)
     data = render(poster, chosen)
 
     if output == "-":
@@ -74,7 +68,7 @@ def qr(
     try:
         target.write_bytes(data)
     except OSError as exc:
-        raise _fail(f"cannot write {target}: {exc.strerror or exc} — choose another path with -o", 1) from None
+        fail(f"cannot write {target}: {exc.strerror or exc} — choose another path with -o")
     typer.echo(f"{target}: {chosen_size.value.upper()} {chosen.value.upper()}, QR code for {poster.link}")
 
 

@@ -7,13 +7,13 @@ import sys
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import psycopg
 import typer
 
 from ingester.export import unknown_channel
+from ingester.exits import EXIT_SETTINGS, fail
 from ingester.i18n import Language, parse_language
 from ingester.migrate import connect_failure
 from ingester.report import browser, figures, page, period
@@ -66,16 +66,16 @@ def report(
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to FILE (default: stdout for html)"),
 ) -> None:
     """One page for managers: the KPIs against the previous period, per-day chart, top posts (PULSE_LANGUAGE)."""
+    dsn = database_url_only()  # a SettingsError reaches the command group: one line per problem, exit 2
     try:
-        dsn = database_url_only()
-        try:
-            lang = parse_language(os.environ.get("PULSE_LANGUAGE"))
-        except ValueError as exc:
-            raise SettingsError(f"PULSE_LANGUAGE: {exc}") from None
+        lang = parse_language(os.environ.get("PULSE_LANGUAGE"))
+    except ValueError as exc:
+        raise SettingsError(f"PULSE_LANGUAGE: {exc}") from None
+    try:
         try:
             conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:  # why, in words that never carry the URL (as `export`)
-            _fail(f"DATABASE_URL: {connect_failure(exc)}", 1)
+            fail(f"DATABASE_URL: {connect_failure(exc)}")
         with conn:
             p = choose_period(conn, week, start, end)
             if channel is not None and (problem := unknown_channel(conn, channel)):
@@ -91,19 +91,14 @@ def report(
         try:
             output.write_bytes(data)
         except OSError as exc:
-            _fail(f"-o: cannot write {output} ({exc.strerror}) — choose another path", 2)
+            fail(f"-o: cannot write {output} ({exc.strerror}) — choose another path", EXIT_SETTINGS)
         typer.echo(f"report written to {output}", err=True)
-    except (SettingsError, ReportError, PeriodError) as exc:
-        _fail(str(exc), 2)
+    except (ReportError, PeriodError) as exc:
+        fail(str(exc), EXIT_SETTINGS)
     except browser.BrowserError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc))
     except psycopg.Error as exc:
-        _fail(f"report failed: {exc.diag.message_primary or type(exc).__name__}", 1)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"ingester: {message}", err=True)
-    raise typer.Exit(code)
+        fail(f"report failed: {exc.diag.message_primary or type(exc).__name__}")
 
 
 def register(app: typer.Typer) -> None:

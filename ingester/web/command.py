@@ -13,7 +13,8 @@ import asyncpg
 import typer
 from aiohttp import web
 
-from ingester.settings import SettingsError, load_web_settings
+from ingester.exits import fail
+from ingester.settings import load_web_settings
 from ingester.web.config import WebSettings
 from ingester.web.counters import EntryCounters, SourcePolicy
 from ingester.web.reply import Destinations
@@ -98,13 +99,9 @@ def web_command() -> None:
     from ingester.observability import configure_logging
     from ingester.redact import Redactor
 
-    try:
-        settings = load_web_settings()
-        web_settings = settings.web()
-        keyword_settings = settings.keyword()
-    except SettingsError as exc:
-        typer.echo(f"ingester: {exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = load_web_settings()  # a SettingsError reaches the command group: one line per problem, exit 2
+    web_settings = settings.web()
+    keyword_settings = settings.keyword()
     # Every secret setting is masked in every log line (the WhatsApp handshake carries its verify token
     # in the query string).
     configure_logging(settings.pulse_log_format, Redactor.from_settings(settings))  # type: ignore[arg-type]
@@ -124,9 +121,7 @@ def web_command() -> None:
     try:
         asyncio.run(main())
     except OSError as exc:
-        typer.echo(f"ingester: web: cannot listen on port {web_settings.port} ({exc.strerror}) — "
-                   "set PULSE_WEB_PORT to a free port", err=True)
-        raise typer.Exit(1) from None
+        fail(f"web: cannot listen on port {web_settings.port} ({exc.strerror}) — set PULSE_WEB_PORT to a free port")
 
 
 def register(app: typer.Typer) -> None:
