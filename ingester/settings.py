@@ -30,6 +30,8 @@ from ingester.i18n import Language
 if TYPE_CHECKING:  # the slices' own modules import settings-free code only; imported lazily at run time
     from ingester.keyword.config import KeywordSettings
     from ingester.qr.poster import PosterSettings
+    from ingester.report.delivery import DeliverySettings
+    from ingester.web.config import WebSettings
 
 Tier = Literal["auto", "timescaledb", "postgres"]  # PULSE_TIER
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -392,7 +394,7 @@ class Settings(DatabaseUrlSettings):
     def language(self) -> Language:
         return self.pulse_language  # type: ignore[return-value]  # validated by _language
 
-    def report_delivery(self) -> Any:
+    def report_delivery(self) -> DeliverySettings | None:
         """The weekly report's mail and schedule, or None when e-mail delivery is not configured."""
         from datetime import time
 
@@ -442,7 +444,7 @@ class Settings(DatabaseUrlSettings):
     def poster(self) -> PosterSettings:
         """The QR posters' slice (`ingester.qr.poster.PosterSettings`); SettingsError without PULSE_ENTRY_URL."""
         return _poster_settings(self.pulse_entry_url, self.language())
-    def web(self) -> Any:
+    def web(self) -> WebSettings:
         from ingester.web.config import WebSettings
 
         channel = self.pulse_web_channel or self.pulse_channel_name
@@ -452,7 +454,6 @@ class Settings(DatabaseUrlSettings):
         try:
             return WebSettings(
                 host=self.pulse_web_host, port=self.pulse_web_port,
-                public_url=str(self.pulse_web_public_url).rstrip("/") if self.pulse_web_public_url else None,
                 channel=channel, title=self.pulse_web_title, mastodon_base_url=base, signup_url=signup,
                 about={"nl": self.pulse_web_about_nl, "en": self.pulse_web_about_en},
                 cta={"nl": self.pulse_web_cta_nl, "en": self.pulse_web_cta_en},
@@ -462,10 +463,10 @@ class Settings(DatabaseUrlSettings):
                 sources=tuple(c.strip().lower() for c in (self.pulse_web_sources or "").split(",") if c.strip()),
                 source_cap=self.pulse_web_source_cap, flush_seconds=self.pulse_web_flush_seconds,
                 lookup_seconds=self.pulse_web_lookup_seconds, timezone=self.pulse_timezone,
-                language=self.language(),
             )
         except ValidationError as exc:
             raise SettingsError(*(f"PULSE_WEB_{p}" for p in describe_errors(exc))) from None
+
     def simulating(self) -> bool:
         """No Mastodon server configured at all: the only case in which `--simulate` plays the simulator."""
         return self.mastodon_base_url is None and self.mastodon_access_token is None and not self.pulse_channels

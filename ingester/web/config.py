@@ -9,7 +9,7 @@ from ingester.i18n import Language
 
 
 class WebSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a field the caller passes but nobody reads is a bug
 
     host: str = "0.0.0.0"
     port: int = 8080
