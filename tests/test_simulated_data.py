@@ -14,7 +14,7 @@ import pytest
 
 from e2e import Ingester, cli, ingester_env, reap, wait_for
 from ingester.cli import EXIT_FAILURE, EXIT_OK
-from ingester.grafana.boards_live import HEALTH
+from ingester.grafana.boards_live import health
 from ingester.grafana.macros import TimeRange, expand
 from ingester.simulator import Simulator
 
@@ -36,7 +36,7 @@ def mark(url: str, origin: str) -> None:
 
 def banner(url: str) -> float:
     """The health board's "Data source" stat, as Grafana runs it."""
-    [panel] = [p for p in HEALTH.panels if p.key == "origin"]
+    [panel] = [p for p in health("nl").panels if p.key == "origin"]
     now = datetime.now(UTC)
     sql = expand(panel.query.sql, TimeRange(now - timedelta(hours=6), now)).sql
     with psycopg.connect(url) as conn:

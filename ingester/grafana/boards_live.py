@@ -17,7 +17,7 @@ from ingester.grafana.model import Annotation, Dashboard, Frame, Panel, Query, R
 from ingester.grafana.texts import COMMON, fields, mastodon_link, sql_text
 from ingester.grafana.texts_live import TEXTS
 from ingester.grafana.variables import channel, channel_is, session
-from ingester.i18n import DEFAULT_LANGUAGE, Language
+from ingester.i18n import Language
 
 _PER_MINUTE = f"""
 SELECT $__timeGroupAlias(e.occurred_at, '1m', 0), count(*) AS replies
@@ -269,6 +269,3 @@ def health(lang: Language) -> Dashboard:
         ),
     )
 
-
-# The default language's health board: tests/test_simulated_data.py reads its data-origin panel.
-HEALTH = health(DEFAULT_LANGUAGE)
