@@ -18,12 +18,27 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from ingester.i18n import Catalog, Language
+
 if TYPE_CHECKING:  # the service's driver; `migrate` does not need it loaded
     import asyncpg
 
 FormatMap = tuple[tuple[str, str], ...]  # ((tag, format), ...) in precedence order
 
 OTHER = "other"
+
+# What a person reads for each built-in format, wherever one is shown (the public page, the weekly report).
+_LABELS = Catalog({
+    "nl": {"qa": "Vragenuur", "innovator_spotlight": "Innovator spotlight",
+           "city_question": "Vraag van de gemeente", OTHER: "Bericht"},
+    "en": {"qa": "Q&A session", "innovator_spotlight": "Innovator spotlight",
+           "city_question": "Question from the city", OTHER: "Post"},
+})
+
+
+def format_label(fmt: str, lang: Language) -> str:
+    """The format's name for a reader; a city's own format (PULSE_FORMATS) has no text and reads as its name."""
+    return _LABELS.text(lang, fmt) if fmt in _LABELS.keys() else fmt
 
 DEFAULT_FORMATS: FormatMap = (
     ("innovatorspotlight", "innovator_spotlight"),

@@ -56,3 +56,12 @@ def test_sql_applies_the_same_rule_as_python(database_url: str) -> None:
             assert got == format_of(tags, mapping), tags
         n = conn.execute("SELECT count(*) FROM pulse.formats").fetchone()[0]
     assert n == 3
+
+
+def test_every_built_in_format_has_a_label_in_each_language_and_a_citys_own_format_reads_as_its_name() -> None:
+    from ingester.formats import DEFAULT_FORMATS, OTHER, format_label
+
+    for fmt in {f for _, f in DEFAULT_FORMATS} | {OTHER}:
+        assert format_label(fmt, "nl") != fmt and format_label(fmt, "en") != fmt
+    assert format_label("qa", "nl") == "Vragenuur" and format_label("qa", "en") == "Q&A session"
+    assert format_label("buurt_vraag", "nl") == "buurt_vraag"

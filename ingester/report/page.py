@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from ingester import i18n
+from ingester.formats import format_label
 from ingester.i18n import Language
 from ingester.report import chart
 from ingester.report.figures import Figures
@@ -151,7 +152,7 @@ def view(figures: Figures, lang: Language, made: datetime) -> dict[str, object]:
     posts = [{
         "post_id": post.post_id,
         "posted": i18n.moment(post.posted_at.astimezone(tz), lang),
-        "format": _t(lang, f"format_{post.format}") if f"format_{post.format}" in TEXTS.keys() else post.format,
+        "format": format_label(post.format, lang),
         "replies": post.replies, "replies_text": i18n.number(post.replies, lang),
         "favourites": post.favourites, "favourites_text": i18n.number(post.favourites, lang),
         "ratio_text": i18n.ratio(post.reply_like_ratio, lang),

@@ -20,6 +20,7 @@ import jinja2
 from aiohttp import web
 
 from ingester import i18n
+from ingester.formats import format_label
 from ingester.i18n import Language
 from ingester.web.config import WebSettings
 from ingester.web.conversations import Conversation, Snapshot
@@ -146,9 +147,7 @@ class _Pages:
                 lang, "replies_many", count=i18n.number(n, lang))
 
         def badge(c: Conversation) -> str:
-            # a city's own format (PULSE_FORMATS) has no text in the catalogue: show its name, as the report does
-            key = "live" if c.live else f"format_{c.format}"
-            return TEXTS.text(lang, key) if key in TEXTS.keys() else c.format
+            return TEXTS.text(lang, "live") if c.live else format_label(c.format, lang)
 
         return self.render(
             "page.html", **self.common(lang, source), page_title=title, title=title,
