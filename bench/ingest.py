@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 from scratch import DEFAULT_URL, scratch_database  # noqa: E402
-from scratch import db_url as _db_url  # noqa: E402, F401  (bench/upkeep.py imports it from here)
 
 from ingester.batcher import Batcher, quantile  # noqa: E402
 from ingester.events import DeleteEvent, EditEvent, InteractionEvent, StatusEvent  # noqa: E402

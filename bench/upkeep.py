@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import sys
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg  # noqa: E402
 import psycopg  # noqa: E402
 
-from ingest import DEFAULT_URL, FrameFactory, _db_url, run_sink_only  # noqa: E402
-from ingester.migrate import migrate  # noqa: E402
+from ingest import FrameFactory, run_sink_only  # noqa: E402
+from scratch import DEFAULT_URL, scratch_database  # noqa: E402
 from ingester.runner import tune_gc  # noqa: E402
 
 READ_SIDE = ("created_idx", "occurred_idx", "text_due_idx", "other_due_idx")
@@ -70,21 +69,9 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL))
     args = ap.parse_args()
-    names = [f"pulse_upkeep_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    try:
-        urls = []
-        for name in names:
-            with psycopg.connect(args.database_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            urls.append(_db_url(args.database_url, name))
-            migrate(urls[-1])
-        print("dropped in the lean database:", ", ".join(strip_upkeep(urls[1])))
-        asyncio.run(main_async(urls, args.events))
-    finally:
-        for name in names:
-            with psycopg.connect(args.database_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+    with scratch_database(args.database_url) as full, scratch_database(args.database_url) as lean:
+        print("dropped in the lean database:", ", ".join(strip_upkeep(lean)))
+        asyncio.run(main_async([full, lean], args.events))
 
 if __name__ == "__main__":
     main()
