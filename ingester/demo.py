@@ -224,9 +224,8 @@ async def serve_simulated_channel(settings: Settings, stop: asyncio.Event) -> Su
     from ingester.runner import Service
     from ingester.service import ServiceConfig
 
-    rate = _simulator_rate(os.environ.get("PULSE_SIMULATOR_RATE"))
     async with Simulator(SimConfig(seed=int(time.time()))) as sim:
-        sim.start_scenario(Scenario(events=10**9, rate=rate))
+        sim.start_scenario(Scenario(events=10**9, rate=settings.pulse_simulator_rate))
         channel = ChannelSettings(
             name=settings.pulse_channel_name, base_url=sim.base_url, access_token=SecretStr(sim.token()),
             hashtags=tuple(settings.pulse_hashtags),
@@ -234,17 +233,6 @@ async def serve_simulated_channel(settings: Settings, stop: asyncio.Event) -> Su
         cfg = replace(ServiceConfig.from_settings_without_channels(settings), channels=(channel,),
                       origin="simulated")
         return await Service(cfg, settings.retention()).run(stop)
-
-
-def _simulator_rate(value: str | None) -> float:
-    """Actions per second of the simulated channel (PULSE_SIMULATOR_RATE, default 2; tests speed it up)."""
-    try:
-        rate = float(value) if value else 2.0
-    except ValueError:
-        rate = 0.0
-    if not rate > 0:  # also NaN
-        raise SettingsError("PULSE_SIMULATOR_RATE: must be a positive number of actions per second")
-    return rate
 
 
 def register(app: typer.Typer) -> None:

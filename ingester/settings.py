@@ -301,6 +301,9 @@ class Settings(DatabaseUrlSettings):
         default=False,
         description="Let a real `run` write into a database that has received simulated data (not advised)",
     )
+    pulse_simulator_rate: float = Field(
+        default=2.0, gt=0, le=10_000, description="Actions per second of `run --simulate`'s simulated channel",
+    )
 
     @field_validator("pulse_formats")
     @classmethod

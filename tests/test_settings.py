@@ -55,6 +55,13 @@ def test_an_unknown_timezone_names_the_variable(monkeypatch) -> None:
         load_settings()
 
 
+@pytest.mark.parametrize("rate", ["fast", "0", "nan"])
+def test_a_simulator_rate_that_is_not_a_positive_number_names_the_variable(monkeypatch, rate: str) -> None:
+    _env(monkeypatch, PULSE_SIMULATOR_RATE=rate)
+    with pytest.raises(SettingsError, match=r"^PULSE_SIMULATOR_RATE: "):
+        load_settings()
+
+
 def test_a_missing_database_url_names_the_variable(monkeypatch) -> None:
     _env(monkeypatch)
     monkeypatch.delenv("DATABASE_URL")
