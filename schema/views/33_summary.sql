@@ -10,11 +10,10 @@
 -- post of that format (follows and mentions outside threads then drop out), and "returning" means
 -- seen before in the same channel/format scope.
 --
--- How it stays fast (plain PostgreSQL has no aggregates to lean on):
---   * returning accounts: pulse.account_first_seen (011_first_seen.sql, kept exact by triggers) says
---     when each account first engaged with each channel; one hashed set instead of one probe into
---     the events per active account. With a format the events are still asked, but only for the
---     accounts first seen before `from` (the others cannot have been seen on such posts either).
+-- How it stays fast:
+--   * distinct and returning accounts: the account sets of the rollups (23_rollups.sql
+--     pulse.account_set): distinct = |active set|, returning = |active set AND set before `from`|;
+--     the work grows with the number of days and hours in the range, not with the events.
 --   * answered within 72 h: the channel's answers written from `from` on are few; they are joined
 --     to the range's replies in one hash join instead of one lookup per reply.
 CREATE OR REPLACE FUNCTION kpi.summary(p_from timestamptz, p_to timestamptz,
@@ -30,36 +29,13 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- in memory; at the default 4 MB a busy month spills to disk or loses the hashed subplan. No
 -- parallel workers: the distinct-account step then gathers and re-sorts every partial result.
 SET jit = off SET work_mem = '64MB' SET max_parallel_workers_per_gather = 0 AS $$
-DECLARE
-  -- engagements in scope: the format join only when a format is asked for (it is costly per probe)
-  eng text := CASE WHEN p_format IS NULL THEN
-                'pulse.engagement_rows e WHERE ($3::text IS NULL OR e.channel = $3)'
-              ELSE
-                'pulse.engagement_rows e JOIN pulse.own_statuses o
-                   ON o.channel = e.channel AND o.status_id = e.post_ref AND o.format = $4
-                 WHERE ($3::text IS NULL OR e.channel = $3)'
-              END;
-  -- accounts seen before `from` in scope (any channel when none is given)
-  seen text := CASE WHEN p_channel IS NULL THEN
-                 'pulse.account_first_seen f WHERE f.first_seen_at < $1'
-               ELSE
-                 'pulse.account_first_seen f WHERE f.channel = $3 AND f.first_seen_at < $1'
-               END;
-  -- returning: seen before `from`; with a format, also seen before on a post of that format
-  is_returning text := CASE WHEN p_format IS NULL THEN
-                      format('a.account_key IN (SELECT f.account_key FROM %s)', seen)
-                    ELSE
-                      format('a.account_key IN (SELECT f.account_key FROM %s) AND EXISTS (
-                                SELECT 1 FROM %s AND e.account_key = a.account_key AND e.occurred_at < $1)',
-                             seen, eng)
-                    END;
 BEGIN
   IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
     RAISE EXCEPTION 'kpi.summary: need from < to (got % .. %)', p_from, p_to
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   -- EXECUTE: planned with the actual values every call, so the optional filters fold away
-  RETURN QUERY EXECUTE format($q$
+  RETURN QUERY EXECUTE $q$
     WITH cohort AS (
       SELECT count(*) AS posts,
              coalesce(sum(ps.replies), 0)::bigint    AS replies,
@@ -69,13 +45,14 @@ BEGIN
        WHERE ps.posted_at >= $1 AND ps.posted_at < $2
          AND ($3::text IS NULL OR ps.channel = $3)
          AND ($4::text IS NULL OR ps.format = $4)
-    ), active AS (
-      SELECT DISTINCT e.account_key FROM %1$s AND e.occurred_at >= $1 AND e.occurred_at < $2
+    ), sets AS (
+      -- account sets from the rollups: whole days and hours, events only at the edges
+      SELECT pulse.account_set($1, $2, $3, $4) AS active,
+             pulse.account_set('-infinity', $1, $3, $4) AS before
     ), accounts AS (
-      SELECT count(*) AS distinct_accounts,
-             -- IN (...) in a FILTER: a hashed subplan, built once, one hash probe per account
-             count(*) FILTER (WHERE %2$s) AS returning_accounts
-        FROM active a
+      SELECT coalesce(bit_count(x.active), 0) AS distinct_accounts,
+             pulse.bits_common(x.active, x.before) AS returning_accounts
+        FROM sets x
     ), answers AS (
       SELECT count(*) AS city_replies
         FROM pulse.own_statuses o
@@ -123,7 +100,7 @@ BEGIN
            w.city_replies,
            r.in_time::numeric / nullif(r.due, 0),
            r.median_seconds
-      FROM cohort c, accounts a, answers w, responses r$q$, eng, is_returning)
+      FROM cohort c, accounts a, answers w, responses r$q$
   USING p_from, p_to, p_channel, p_format;
 END $$;
 

@@ -1,0 +1,223 @@
+-- 24_rollup_triggers: the triggers that keep the rollups exact, and their (re)build from the stored
+-- events. Re-runnable: triggers are dropped and made again in this transaction, so no write slips
+-- between them.
+
+CREATE OR REPLACE FUNCTION pulse.engagement_kind(relation text, thread_root_id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN thread_root_id IS NOT NULL OR relation = 'reply' THEN 'reply'
+              WHEN relation = 'quote' THEN 'quote' ELSE 'mention' END
+$$;
+
+CREATE OR REPLACE FUNCTION pulse.engagement_ref(relation text, thread_root_id text, in_reply_to_id text,
+                                                quoted_id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN thread_root_id IS NOT NULL THEN thread_root_id
+              WHEN relation = 'reply' THEN in_reply_to_id
+              WHEN relation = 'quote' THEN quoted_id END
+$$;
+
+-- ---- statement-level (transition tables) --------------------------------------------------------
+CREATE OR REPLACE FUNCTION pulse.rollup_statuses_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.rollup_add(array_agg(n.channel), array_agg(n.created_at),
+                           array_agg(pulse.engagement_kind(n.relation, n.thread_root_id)),
+                           array_agg(n.account_key),
+                           array_agg(pulse.engagement_ref(n.relation, n.thread_root_id, n.in_reply_to_id, n.quoted_id)))
+     FROM new_rows n WHERE pulse.is_engagement(n.relation, n.thread_root_id) HAVING count(*) > 0;
+  PERFORM pulse.rollup_reformat(array_agg(n.channel), array_agg(n.status_id))
+     FROM new_rows n WHERE n.relation = 'own_post' HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.rollup_statuses_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.rollup_remove(array_agg(o.channel), array_agg(o.created_at),
+                              array_agg(pulse.engagement_kind(o.relation, o.thread_root_id)),
+                              array_agg(o.account_key),
+                              array_agg(pulse.engagement_ref(o.relation, o.thread_root_id, o.in_reply_to_id, o.quoted_id)))
+     FROM old_rows o WHERE pulse.is_engagement(o.relation, o.thread_root_id) HAVING count(*) > 0;
+  PERFORM pulse.rollup_reformat(array_agg(o.channel), array_agg(o.status_id))
+     FROM old_rows o WHERE o.relation = 'own_post' HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.rollup_interactions_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.rollup_add(array_agg(n.channel), array_agg(n.occurred_at), array_agg(n.kind),
+                           array_agg(n.account_key), array_agg(n.status_id))
+     FROM new_rows n HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.rollup_interactions_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.rollup_remove(array_agg(o.channel), array_agg(o.occurred_at), array_agg(o.kind),
+                              array_agg(o.account_key), array_agg(o.status_id))
+     FROM old_rows o HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+-- ---- row-level (UPDATEs on every tier; DELETEs on TimescaleDB) ----------------------------------
+CREATE OR REPLACE FUNCTION pulse.rollup_status_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    IF pulse.is_engagement(OLD.relation, OLD.thread_root_id) THEN
+      PERFORM pulse.rollup_remove(ARRAY[OLD.channel], ARRAY[OLD.created_at],
+                                  ARRAY[pulse.engagement_kind(OLD.relation, OLD.thread_root_id)], ARRAY[OLD.account_key],
+                                  ARRAY[pulse.engagement_ref(OLD.relation, OLD.thread_root_id, OLD.in_reply_to_id, OLD.quoted_id)]);
+    END IF;
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    IF pulse.is_engagement(NEW.relation, NEW.thread_root_id) THEN
+      PERFORM pulse.rollup_add(ARRAY[NEW.channel], ARRAY[NEW.created_at],
+                               ARRAY[pulse.engagement_kind(NEW.relation, NEW.thread_root_id)], ARRAY[NEW.account_key],
+                               ARRAY[pulse.engagement_ref(NEW.relation, NEW.thread_root_id, NEW.in_reply_to_id, NEW.quoted_id)]);
+    END IF;
+    IF NEW.relation = 'own_post' OR OLD.relation = 'own_post' THEN
+      PERFORM pulse.rollup_reformat(ARRAY[NEW.channel], ARRAY[NEW.status_id]);
+    END IF;
+  ELSIF TG_OP = 'DELETE' THEN
+    IF OLD.relation = 'own_post' THEN
+      PERFORM pulse.rollup_reformat(ARRAY[OLD.channel], ARRAY[OLD.status_id]);
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.rollup_interaction_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.rollup_remove(ARRAY[OLD.channel], ARRAY[OLD.occurred_at], ARRAY[OLD.kind],
+                              ARRAY[OLD.account_key], ARRAY[OLD.status_id]);
+  RETURN NULL;
+END $$;
+
+-- The format map changed (migrate and run apply PULSE_FORMATS): posts whose format differs move.
+-- Deferred to commit, so that replacing the map row by row moves each post once, not per row.
+CREATE OR REPLACE FUNCTION pulse.rollup_formats_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.rollup_reformat_all();
+  RETURN NULL;
+END $$;
+
+-- An operator emptied an event table (TRUNCATE fires no row or statement triggers of the kinds
+-- above): build the rollups again from what is left.
+CREATE OR REPLACE FUNCTION pulse.rollup_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.rollup_rebuild();
+  RETURN NULL;
+END $$;
+
+-- ---- (re)build from the stored events -----------------------------------------------------------
+-- Day by day in time order (account numbers follow first appearance, which keeps sets short), with
+-- a NOTICE per tenth that `ingester migrate` shows as progress.
+CREATE OR REPLACE FUNCTION pulse.rollup_rebuild() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  tz text := pulse.timezone();
+  first_day date;
+  last_day date;
+  d date;
+  total integer;
+  done integer := 0;
+  shown integer := 0;
+  r record;
+BEGIN
+  -- DELETE, not TRUNCATE: this also runs inside a TRUNCATE of the event tables, which may name these
+  DELETE FROM pulse.rollup_counts;
+  DELETE FROM pulse.rollup_accounts;
+  DELETE FROM pulse.rollup_post_format;
+  SELECT (min(e.occurred_at) AT TIME ZONE tz)::date, (max(e.occurred_at) AT TIME ZONE tz)::date
+    INTO first_day, last_day FROM pulse.engagement_rows e;
+  IF first_day IS NULL THEN
+    RETURN;
+  END IF;
+  total := last_day - first_day + 1;
+  d := first_day;
+  WHILE d <= last_day LOOP
+    SELECT array_agg(e.channel ORDER BY e.occurred_at) AS c, array_agg(e.occurred_at ORDER BY e.occurred_at) AS t,
+           array_agg(e.kind ORDER BY e.occurred_at) AS k, array_agg(e.account_key ORDER BY e.occurred_at) AS a,
+           array_agg(e.post_ref ORDER BY e.occurred_at) AS p
+      INTO r
+      FROM pulse.engagement_rows e
+     WHERE e.occurred_at >= d::timestamp AT TIME ZONE tz AND e.occurred_at < (d + 1)::timestamp AT TIME ZONE tz;
+    IF r.c IS NOT NULL THEN
+      PERFORM pulse.rollup_add(r.c, r.t, r.k, r.a, r.p);
+    END IF;
+    done := done + 1;
+    IF done * 10 / total > shown OR done = total THEN
+      shown := done * 10 / total;
+      RAISE NOTICE 'rollups: % of % days built from the stored events', done, total;
+    END IF;
+    d := d + 1;
+  END LOOP;
+END $$;
+
+DO $do$
+DECLARE
+  timescale boolean := pulse.tier() <> 'postgres';   -- hypertables (Apache or full licence)
+  built_tz text := (SELECT value FROM pulse.config WHERE key = 'rollups_timezone');
+BEGIN
+  -- Writers wait while the triggers are replaced (and the rollups built), so none slips in between.
+  LOCK TABLE pulse.statuses, pulse.interactions IN SHARE ROW EXCLUSIVE MODE;
+  DROP TRIGGER IF EXISTS rollup_insert ON pulse.statuses;
+  DROP TRIGGER IF EXISTS rollup_delete ON pulse.statuses;
+  DROP TRIGGER IF EXISTS rollup_update ON pulse.statuses;
+  DROP TRIGGER IF EXISTS rollup_insert ON pulse.interactions;
+  DROP TRIGGER IF EXISTS rollup_delete ON pulse.interactions;
+  DROP TRIGGER IF EXISTS rollup_formats ON pulse.formats;
+  DROP TRIGGER IF EXISTS rollup_truncate ON pulse.statuses;
+  DROP TRIGGER IF EXISTS rollup_truncate ON pulse.interactions;
+
+  CREATE TRIGGER rollup_insert AFTER INSERT ON pulse.statuses
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_statuses_inserted();
+  CREATE TRIGGER rollup_insert AFTER INSERT ON pulse.interactions
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_interactions_inserted();
+  IF NOT timescale THEN
+    CREATE TRIGGER rollup_delete AFTER DELETE ON pulse.statuses
+      REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_statuses_deleted();
+    CREATE TRIGGER rollup_delete AFTER DELETE ON pulse.interactions
+      REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_interactions_deleted();
+  ELSE
+    CREATE TRIGGER rollup_delete AFTER DELETE ON pulse.statuses
+      FOR EACH ROW EXECUTE FUNCTION pulse.rollup_status_row();
+    CREATE TRIGGER rollup_delete AFTER DELETE ON pulse.interactions
+      FOR EACH ROW EXECUTE FUNCTION pulse.rollup_interaction_row();
+  END IF;
+  -- Only when something the rollups depend on changed (text purges and edits of replies never fire it).
+  CREATE TRIGGER rollup_update AFTER UPDATE OF relation, thread_root_id, in_reply_to_id, quoted_id, tags
+    ON pulse.statuses FOR EACH ROW
+    WHEN (OLD.relation IS DISTINCT FROM NEW.relation
+          OR OLD.thread_root_id IS DISTINCT FROM NEW.thread_root_id
+          OR OLD.in_reply_to_id IS DISTINCT FROM NEW.in_reply_to_id
+          OR OLD.quoted_id IS DISTINCT FROM NEW.quoted_id
+          OR (NEW.relation = 'own_post' AND OLD.tags IS DISTINCT FROM NEW.tags))
+    EXECUTE FUNCTION pulse.rollup_status_row();
+  CREATE TRIGGER rollup_truncate AFTER TRUNCATE ON pulse.statuses
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_truncated();
+  CREATE TRIGGER rollup_truncate AFTER TRUNCATE ON pulse.interactions
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_truncated();
+  CREATE CONSTRAINT TRIGGER rollup_formats AFTER INSERT OR UPDATE OR DELETE ON pulse.formats
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION pulse.rollup_formats_changed();
+
+  -- First migrate after the upgrade that added the rollups, or a new timezone (day buckets move).
+  IF EXISTS (SELECT 1 FROM pulse.config WHERE key = 'rollups_rebuild_pending')
+     OR built_tz IS DISTINCT FROM pulse.timezone() THEN
+    PERFORM pulse.rollup_rebuild();
+    DELETE FROM pulse.config WHERE key = 'rollups_rebuild_pending';
+    INSERT INTO pulse.config (key, value) VALUES ('rollups_timezone', pulse.timezone())
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+  END IF;
+END $do$;
