@@ -26,9 +26,9 @@ import asyncpg
 from conftest import DATA
 from ingester import store
 from ingester.events import CountsSnapshot, InteractionKind, Relation, StatusEvent
+from ingester.grafana.macros import TimeRange
 from ingester.migrate import SCHEMA_DIR, migrate, migration_files, view_files
 from ingester.sink import AnyEvent, CursorMark, Sink
-from ingester.grafana.macros import TimeRange
 from kpi_catalog import differences, kpis, seen
 from test_grafana_scenario import install_time_bucket_shim
 from test_timescale_tier import board_results, same_rows, session
