@@ -62,11 +62,14 @@ def _root(
 @app.command()
 def migrate() -> None:
     """Apply the SQL migrations and views in schema/ (safe to run twice, or concurrently)."""
+    import sys
+
     import psycopg
 
     from ingester.formats import FormatMapError, apply_formats, parse_formats
     from ingester.migrate import MigrationError, connect_failure
     from ingester.migrate import migrate as run_migrate
+    from ingester.progress import ProgressLine
     from ingester.settings import database_settings
 
     cfg = database_settings()
@@ -75,7 +78,9 @@ def migrate() -> None:
     except FormatMapError as exc:
         fail(f"PULSE_FORMATS: {exc}", EXIT_SETTINGS)
     try:
-        result = run_migrate(cfg.dsn(), timezone=cfg.pulse_timezone, tier=cfg.pulse_tier)
+        # Long steps (rebuilding structures from the stored events after an upgrade) say how far they are.
+        with ProgressLine(sys.stderr) as progress:
+            result = run_migrate(cfg.dsn(), timezone=cfg.pulse_timezone, tier=cfg.pulse_tier, progress=progress)
         try:
             with psycopg.connect(cfg.dsn(), connect_timeout=10) as conn:
                 apply_formats(conn, formats)  # the setting is the source of truth for the map

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from ingester.progress import raised_by_sql
 
 # Installed as a wheel, schema/ ships inside the package (setup.py copies it); in a checkout (editable
 # install) it is the top-level schema/ beside the package.
@@ -140,7 +142,23 @@ def _ensure_extension(conn: psycopg.Connection, wanted: str = "auto") -> None:
         ) from None
 
 
-def _run_file(conn: psycopg.Connection, path: Path, text: str) -> None:
+class _Notices:
+    """Passes the `RAISE NOTICE`s of the schema files to `progress`, each named by the file that raised it."""
+
+    def __init__(self, conn: psycopg.Connection, progress: Callable[[str], None]) -> None:
+        self.file = ""  # the file running now
+        self._progress = progress
+        conn.execute("SET client_min_messages = notice")
+        conn.add_notice_handler(self._notice)
+
+    def _notice(self, diag: psycopg.errors.Diagnostic) -> None:
+        if raised_by_sql(diag):
+            self._progress(f"{self.file}: {diag.message_primary}")
+
+
+def _run_file(conn: psycopg.Connection, path: Path, text: str, notices: _Notices | None = None) -> None:
+    if notices is not None:
+        notices.file = path.name
     try:
         conn.execute(text.encode())  # bytes: run the file as one simple-query script
     except psycopg.Error as exc:
@@ -149,11 +167,15 @@ def _run_file(conn: psycopg.Connection, path: Path, text: str) -> None:
 
 
 def migrate(
-    dsn: str, *, timezone: str | None = None, schema_dir: Path = SCHEMA_DIR, tier: str = "auto"
+    dsn: str, *, timezone: str | None = None, schema_dir: Path = SCHEMA_DIR, tier: str = "auto",
+    progress: Callable[[str], None] | None = None,
 ) -> MigrateResult:
     """Apply pending migrations and all view files; return the tier and what was applied.
 
-    `tier` is PULSE_TIER: auto (TimescaleDB when the server has it), timescaledb or postgres."""
+    `tier` is PULSE_TIER: auto (TimescaleDB when the server has it), timescaledb or postgres. `progress`
+    is given each `RAISE NOTICE` of a schema file as '<file>: <message>' the moment the server sends it
+    (long steps such as rebuilding structures from the stored events report how far they are).
+    `schema_dir` is for tests: another release's schema."""
     from ingester.dsn import dsn_problem
 
     problem = dsn_problem(dsn)
@@ -168,6 +190,7 @@ def migrate(
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             _ensure_extension(conn, tier)
+            notices = _Notices(conn, progress) if progress is not None else None
             conn.execute("CREATE SCHEMA IF NOT EXISTS pulse")
             conn.execute(
                 """CREATE TABLE IF NOT EXISTS pulse.schema_migrations (
@@ -189,11 +212,11 @@ def migrate(
                 )
                 args = (path.name[:3], path.name, _checksum(text))
                 if text.startswith(NO_TRANSACTION):
-                    _run_file(conn, path, text)
+                    _run_file(conn, path, text, notices)
                     conn.execute(record, args)
                 else:
                     with conn.transaction():
-                        _run_file(conn, path, text)
+                        _run_file(conn, path, text, notices)
                         conn.execute(record, args)
                 applied.append(path.name)
             if timezone is not None:
@@ -204,10 +227,10 @@ def migrate(
             tx_views = [p for p in views if not p.read_text(encoding="utf-8").startswith(NO_TRANSACTION)]
             with conn.transaction():
                 for path in tx_views:
-                    _run_file(conn, path, path.read_text(encoding="utf-8"))
+                    _run_file(conn, path, path.read_text(encoding="utf-8"), notices)
             for path in views:
                 if path not in tx_views:
-                    _run_file(conn, path, path.read_text(encoding="utf-8"))
+                    _run_file(conn, path, path.read_text(encoding="utf-8"), notices)
             return MigrateResult(detect_tier(conn), applied, [p.name for p in views])
         finally:
             if not conn.closed:  # a FATAL ended the session (and its lock): do not hide the cause

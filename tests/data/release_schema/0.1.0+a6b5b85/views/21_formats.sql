@@ -1,0 +1,23 @@
+-- 21_formats: a post's format from its hashtags, and the configured timezone. Re-runnable.
+
+-- The format of a post: the format of its mapped tag with the lowest precedence (tags compared
+-- case-insensitively), else 'other'. The map lives in pulse.formats (ingester/formats.py).
+CREATE OR REPLACE FUNCTION pulse.post_format(tags text[]) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+-- SECURITY DEFINER: kpi views call it for pulse_analyst, who may not read pulse.formats itself.
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(
+    (SELECT f.format
+       FROM pulse.formats f
+      WHERE f.tag IN (SELECT lower(ltrim(t, '#')) FROM unnest(tags) AS t)
+      ORDER BY f.precedence
+      LIMIT 1),
+    'other')
+$$;
+
+-- The timezone of every local bucket (pulse.config, written by `ingester migrate`).
+CREATE OR REPLACE FUNCTION pulse.timezone() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce((SELECT value FROM pulse.config WHERE key = 'timezone'), 'Europe/Amsterdam')
+$$;

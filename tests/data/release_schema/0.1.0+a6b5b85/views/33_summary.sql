@@ -1,0 +1,140 @@
+-- 33_summary: kpi.summary(from, to, channel, format). Re-runnable.
+--
+-- Exact for any range: distinct counts come from the events themselves, never from adding up buckets.
+-- Two families of columns (documented in docs/sql.md):
+--   the posts published in [from, to)  -> posts, replies, favourites, reblogs, replies_per_post,
+--                                          reply_like_ratio (their counts so far, as kpi.post_stats)
+--   what happened in [from, to)        -> distinct/new/returning accounts, city_replies,
+--                                          answered_share, median_response_seconds
+-- channel and format narrow both families; with a format, engagements count when they are about a
+-- post of that format (follows and mentions outside threads then drop out), and "returning" means
+-- seen before in the same channel/format scope.
+--
+-- How it stays fast (plain PostgreSQL has no aggregates to lean on):
+--   * returning accounts: pulse.account_first_seen (011_first_seen.sql, kept exact by triggers) says
+--     when each account first engaged with each channel; one hashed set instead of one probe into
+--     the events per active account. With a format the events are still asked, but only for the
+--     accounts first seen before `from` (the others cannot have been seen on such posts either).
+--   * answered within 72 h: the channel's answers written from `from` on are few; they are joined
+--     to the range's replies in one hash join instead of one lookup per reply.
+CREATE OR REPLACE FUNCTION kpi.summary(p_from timestamptz, p_to timestamptz,
+                            p_channel text DEFAULT NULL, p_format text DEFAULT NULL)
+RETURNS TABLE (posts bigint, replies bigint, favourites bigint, reblogs bigint,
+               replies_per_post numeric, reply_like_ratio numeric,
+               distinct_accounts bigint, new_accounts bigint, returning_accounts bigint,
+               city_replies bigint, answered_share numeric, median_response_seconds double precision)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- JIT: the lateral per-post parts are costed high, and ~1 s of compilation dwarfs the query itself.
+-- work_mem: room for the hashed set of accounts seen before (and the distinct active accounts)
+-- in memory; at the default 4 MB a busy month spills to disk or loses the hashed subplan. No
+-- parallel workers: the distinct-account step then gathers and re-sorts every partial result.
+SET jit = off SET work_mem = '64MB' SET max_parallel_workers_per_gather = 0 AS $$
+DECLARE
+  -- engagements in scope: the format join only when a format is asked for (it is costly per probe)
+  eng text := CASE WHEN p_format IS NULL THEN
+                'pulse.engagement_rows e WHERE ($3::text IS NULL OR e.channel = $3)'
+              ELSE
+                'pulse.engagement_rows e JOIN pulse.own_statuses o
+                   ON o.channel = e.channel AND o.status_id = e.post_ref AND o.format = $4
+                 WHERE ($3::text IS NULL OR e.channel = $3)'
+              END;
+  -- accounts seen before `from` in scope (any channel when none is given)
+  seen text := CASE WHEN p_channel IS NULL THEN
+                 'pulse.account_first_seen f WHERE f.first_seen_at < $1'
+               ELSE
+                 'pulse.account_first_seen f WHERE f.channel = $3 AND f.first_seen_at < $1'
+               END;
+  -- returning: seen before `from`; with a format, also seen before on a post of that format
+  is_returning text := CASE WHEN p_format IS NULL THEN
+                      format('a.account_key IN (SELECT f.account_key FROM %s)', seen)
+                    ELSE
+                      format('a.account_key IN (SELECT f.account_key FROM %s) AND EXISTS (
+                                SELECT 1 FROM %s AND e.account_key = a.account_key AND e.occurred_at < $1)',
+                             seen, eng)
+                    END;
+BEGIN
+  IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
+    RAISE EXCEPTION 'kpi.summary: need from < to (got % .. %)', p_from, p_to
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- EXECUTE: planned with the actual values every call, so the optional filters fold away
+  RETURN QUERY EXECUTE format($q$
+    WITH cohort AS (
+      SELECT count(*) AS posts,
+             coalesce(sum(ps.replies), 0)::bigint    AS replies,
+             coalesce(sum(ps.favourites), 0)::bigint AS favourites,
+             coalesce(sum(ps.reblogs), 0)::bigint    AS reblogs
+        FROM kpi.post_stats ps
+       WHERE ps.posted_at >= $1 AND ps.posted_at < $2
+         AND ($3::text IS NULL OR ps.channel = $3)
+         AND ($4::text IS NULL OR ps.format = $4)
+    ), active AS (
+      SELECT DISTINCT e.account_key FROM %1$s AND e.occurred_at >= $1 AND e.occurred_at < $2
+    ), accounts AS (
+      SELECT count(*) AS distinct_accounts,
+             -- IN (...) in a FILTER: a hashed subplan, built once, one hash probe per account
+             count(*) FILTER (WHERE %2$s) AS returning_accounts
+        FROM active a
+    ), answers AS (
+      SELECT count(*) AS city_replies
+        FROM pulse.own_statuses o
+       WHERE o.answer AND o.created_at >= $1 AND o.created_at < $2
+         AND ($3::text IS NULL OR o.channel = $3)
+         AND ($4::text IS NULL OR o.format = $4)
+    ), addressed AS (
+      -- pulse.addressed_replies for replies written in the range, answered_at by a join
+      SELECT r.channel, r.status_id, r.created_at AS replied_at,
+             coalesce(r.thread_root_id, o.root_id) AS post_id
+        FROM pulse.statuses r
+        LEFT JOIN pulse.own_statuses o ON o.channel = r.channel AND o.status_id = r.in_reply_to_id
+       WHERE r.relation <> 'own_post'
+         AND r.in_reply_to_id IS NOT NULL
+         AND (r.relation = 'reply' OR o.status_id IS NOT NULL
+              OR (r.thread_root_id IS NOT NULL AND r.mentions_channel))
+         AND r.created_at >= $1 AND r.created_at < $2
+         AND ($3::text IS NULL OR r.channel = $3)
+    ), answered AS (
+      -- answers come after the reply, so after `from`: only the channel's answers since then
+      SELECT ad.channel, ad.status_id, ad.replied_at, ad.post_id, min(x.created_at) AS answered_at
+        FROM addressed ad
+        LEFT JOIN pulse.statuses x
+               ON x.channel = ad.channel AND x.in_reply_to_id = ad.status_id
+              AND x.relation = 'own_post' AND x.in_reply_to_id IS NOT NULL
+              AND x.created_at > ad.replied_at AND x.created_at > $1
+       GROUP BY ad.channel, ad.status_id, ad.replied_at, ad.post_id
+    ), responses AS (
+      SELECT count(*) FILTER (WHERE ar.replied_at < now() - interval '72 hours') AS due,
+             count(*) FILTER (WHERE ar.replied_at < now() - interval '72 hours'
+                                AND ar.answered_at <= ar.replied_at + interval '72 hours') AS in_time,
+             percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM ar.answered_at - ar.replied_at)::double precision)
+               FILTER (WHERE ar.answered_at IS NOT NULL) AS median_seconds
+        FROM answered ar
+        LEFT JOIN pulse.own_statuses o ON o.channel = ar.channel AND o.status_id = ar.post_id
+       WHERE ($4::text IS NULL OR o.format = $4)
+    )
+    SELECT c.posts, c.replies, c.favourites, c.reblogs,
+           c.replies::numeric / nullif(c.posts, 0),
+           c.replies::numeric / nullif(c.favourites, 0),
+           a.distinct_accounts,
+           a.distinct_accounts - a.returning_accounts,
+           a.returning_accounts,
+           w.city_replies,
+           r.in_time::numeric / nullif(r.due, 0),
+           r.median_seconds
+      FROM cohort c, accounts a, answers w, responses r$q$, eng, is_returning)
+  USING p_from, p_to, p_channel, p_format;
+END $$;
+
+REVOKE ALL ON FUNCTION kpi.summary(timestamptz, timestamptz, text, text) FROM PUBLIC;
+
+COMMENT ON FUNCTION kpi.summary(timestamptz, timestamptz, text, text) IS
+  'kpi.summary(from, to, channel default NULL, format default NULL): one row, exact for any range [from, to). '
+  'For the posts published in the range (their counts so far): posts, replies (statuses by other accounts anywhere '
+  'in their threads), favourites, reblogs (net, as kpi.post_stats), replies_per_post = replies / posts, '
+  'reply_like_ratio = replies / favourites (NULL without favourites). For what happened in the range: '
+  'distinct_accounts (accounts other than the channel''s with any engagement), returning_accounts (those of them '
+  'with an engagement before from), new_accounts = distinct - returning, city_replies (the channel''s answers), '
+  'answered_share (resident replies addressed to the city answered within 72 h / those older than 72 h), '
+  'median_response_seconds (of the answered ones). Pseudonymous.';

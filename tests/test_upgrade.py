@@ -1,0 +1,148 @@
+"""Upgrade in place: a city running the release keeps its history and its figures.
+
+A database is built with the release's schema (tests/data/release_schema/, frozen) and filled the way the
+release fills it: its own sink (frozen beside its schema) writes the two-channel scenario of
+tests/tier_scenario.py — both DST days, four formats, children before parents, deletes, edits that change a
+format, a withdrawn like in a counter snapshot, a purged account. Then today's `migrate` upgrades it. Every
+KPI (every relation and function in schema `kpi`, read from the catalog) must be the same before and after,
+and ingestion must go on right after: later events written through today's sink give the same KPIs as a
+database built fresh with today's schema from all the events.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+
+from conftest import DATA
+from ingester import store
+from ingester.events import CountsSnapshot, InteractionKind, Relation, StatusEvent
+from ingester.grafana.macros import TimeRange
+from ingester.migrate import SCHEMA_DIR, migrate, migration_files, view_files
+from ingester.sink import AnyEvent, CursorMark, Sink
+from kpi_catalog import differences, kpis, seen
+from test_grafana_scenario import install_time_bucket_shim
+from test_timescale_tier import board_results, same_rows, session
+from tier_scenario import CITY, CITY_ID, Builder, batches, deleted, edited, t
+
+RELEASE = DATA / "release_schema" / "0.1.0+a6b5b85"
+TIER = os.environ.get("PULSE_TIER", "auto")
+
+
+@functools.cache
+def release_sink_module() -> ModuleType:
+    """The release's `ingester/sink.py`, loaded from the frozen copy with the release's `sink_sql.py` (today's
+    sink may write structures the release's schema does not have)."""
+    def load(name: str, path: Path) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the class is made
+        spec.loader.exec_module(module)
+        return module
+
+    today = sys.modules.get("ingester.sink_sql")
+    sys.modules["ingester.sink_sql"] = load("release_sink_sql", RELEASE / "writer" / "sink_sql.py")
+    try:  # the frozen sink.py imports `ingester.sink_sql`: for this one load, that is the release's
+        return load("release_sink", RELEASE / "writer" / "sink.py")
+    finally:
+        if today is not None:
+            sys.modules["ingester.sink_sql"] = today
+
+
+async def fill(url: str, sink_class: Any, parts: Sequence[Sequence[AnyEvent]], now: datetime, *, first: int) -> None:
+    """Write `parts` as the service would: the channels, then each batch with its cursor and a heartbeat per
+    channel. `first` numbers the batches on (cursors and heartbeats as one run that went on)."""
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        for ch, city in CITY.items():
+            await store.upsert_channel(pool, ch, CITY_ID[ch], city, f"{ch}@stad.example", "https://stad.example")
+        sink = sink_class(pool)
+        for i, batch in enumerate(parts, start=first):
+            await sink.write(batch, [CursorMark("ams", "notifications", str(1000 + i))])
+            for ch in CITY:
+                await store.write_heartbeat(pool, {"channel": ch, "at": now - timedelta(minutes=60 - i),
+                                                   "stream_connected": True, "events_total": 10 * i, "spool_depth": 0})
+    finally:
+        await pool.close()
+
+
+def later_events(now: datetime, history: Sequence[Sequence[AnyEvent]]) -> list[list[AnyEvent]]:
+    """What arrives after the upgrade: late replies and likes into old (DST) days, an edit that changes an old
+    post's format, a delete, a withdrawn like, and today's traffic with a child before its parent."""
+    posts = [e for batch in history for e in batch if isinstance(e, StatusEvent) and e.relation is Relation.OWN_POST]
+    spot = next(p for p in posts if p.tags == ("innovatorspotlight",) and p.channel == "ams")  # local 2026-03-28
+    z1 = next(p for p in posts if p.tags == ("vraagvandegemeente",))  # 2026-10-25, channel zuid
+    replies = [e for batch in history for e in batch if isinstance(e, StatusEvent) and e.relation is Relation.REPLY]
+    b = Builder()
+    b.next_id = 120_000_000_000_000_000
+    late = b.reply(spot, t(3, 29, 0, 45), 30, Relation.REPLY)  # thread polling finds a March reply (DST day)
+    new = b.post("ams", now - timedelta(hours=3), "qena")
+    child = b.reply(new, now - timedelta(hours=2), 31, Relation.REPLY)
+    return [
+        [child, late, b.like(z1, t(10, 25, 1, 30), 32), b.like(spot, t(3, 29, 1, 30), 2, InteractionKind.REBLOG)],
+        [new, edited(spot, t(3, 29, 12), tags=("qena",)),  # innovator spotlight -> Q&A, months later
+         deleted(replies[-1], now - timedelta(hours=1)),
+         CountsSnapshot(channel="ams", post_id=spot.status_id, observed_at=now - timedelta(minutes=30),
+                        replies=2, favourites=1, reblogs=1, quotes=0),  # one of its two likes withdrawn
+         b.like(new, now - timedelta(minutes=20), 1), b.follow("zuid", now - timedelta(minutes=10), 33)],
+    ]
+
+
+def new_files() -> list[str]:
+    released = {p.name for p in migration_files(RELEASE)}
+    return [p.name for p in migration_files() if p.name not in released]
+
+
+def test_every_released_migration_ships_unchanged_under_its_own_name() -> None:
+    # `migrate` skips a migration recorded by name and refuses one whose text changed: a renamed, edited or
+    # removed file would leave an upgraded database different from a fresh one.
+    today = {p.name: p.read_bytes() for p in migration_files(SCHEMA_DIR)}
+    for path in migration_files(RELEASE):
+        assert today.get(path.name) == path.read_bytes(), f"{path.name} changed or disappeared since the release"
+
+
+async def test_an_upgrade_keeps_every_kpi_and_ingestion_goes_on_as_on_a_fresh_database(
+    empty_database_url: str, database_url: str
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    history = batches(now)
+    release = migrate(empty_database_url, schema_dir=RELEASE, tier=TIER)
+    assert release.applied == [p.name for p in migration_files(RELEASE)]
+    await fill(empty_database_url, release_sink_module().Sink, history, now, first=0)
+    before = kpis(empty_database_url, now)
+    assert seen(before) > 150, "too few KPI queries saw data: the comparison would prove little"
+
+    upgrade = migrate(empty_database_url, tier=TIER)
+    assert upgrade.applied == new_files()  # exactly the run-once files added since the release
+    assert upgrade.views == [p.name for p in view_files()]
+    assert differences(before, kpis(empty_database_url, now)) == []
+
+    later = later_events(now, history)
+    await fill(empty_database_url, Sink, later, now, first=len(history))
+    await fill(database_url, Sink, [*history, *later], now, first=0)
+    upgraded, fresh = kpis(empty_database_url, now), kpis(database_url, now)
+    assert_same_boards(database_url, empty_database_url, now)  # the boards read more than the kpi views
+    assert differences(fresh, upgraded) == []
+    assert differences(before, upgraded) != []  # the later events changed the figures that were compared
+
+
+def assert_same_boards(want_url: str, got_url: str, now: datetime) -> None:
+    """Every panel of every board, as Grafana runs it over the whole history, gives the same rows on both."""
+    for url in (want_url, got_url):
+        install_time_bucket_shim(url)  # Grafana emits time_bucket(); plain PostgreSQL lacks it
+    rng = TimeRange(t(3, 1, 0), now)
+    with session(want_url) as a, session(got_url) as b:
+        want, got = board_results(a, rng), board_results(b, rng)
+    assert sum(bool(rows) for _, rows in want.values()) > len(want) // 2  # most panels see data
+    for key, (clock, rows) in want.items():  # a panel reading now() may differ by the seconds between reads
+        assert same_rows(rows, got[key][1], clock_slack=60.0 if clock else 0.0), f"{key}:\n {rows}\n {got[key][1]}"
