@@ -19,6 +19,7 @@ from ingester.grafana.boards_live import live_qa
 from ingester.grafana.macros import TimeRange, Variable, expand
 from ingester.grafana.model import Dashboard, Frame, Query
 from ingester.i18n import LANGUAGES
+from ingester.migrate import detect_tier
 
 # Panels are read by `key`, the same in every language; the boards' SQL differs between languages only
 # in text literals (test_grafana_languages), so one language's boards serve the figure tests.
@@ -26,11 +27,19 @@ OVERVIEW, LIVE_QA, POST_DETAIL = overview("en"), live_qa("en"), post_detail("en"
 EVERY_BOARD = [board for lang in LANGUAGES for board in build.dashboards(lang)]
 
 
+def tier(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return detect_tier(conn).name
+
+
 def board(lang: str, uid: str) -> Dashboard:
     return {b.uid: b for b in build.dashboards(lang)}[uid]  # type: ignore[arg-type]
 
 
 SPANS = {"now-7d": timedelta(days=7), "now-3h": timedelta(hours=3), "now-6h": timedelta(hours=6)}
+# Panels with rows only on full TimescaleDB (its background jobs); on plain PostgreSQL they are empty
+# and say why (tests/test_background_jobs.py covers them on the TimescaleDB double).
+TIMESCALE_ONLY = {"pulse-health": {"jobs"}}
 
 
 def run(conn: psycopg.Connection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -119,7 +128,8 @@ async def test_every_panel_returns_its_frame_with_data_for_one_channel_and_for_a
     for chosen in ({"channel": "amsterdam"}, {"channel": None}):
         results = run_board(database_url, board(lang, uid), chosen)
         empty = [key for key, rows in results.items() if not rows]
-        assert not empty, f"panels without data on a busy scenario: {empty}"
+        allowed = set() if tier(database_url) == "timescale" else TIMESCALE_ONLY.get(uid, set())
+        assert set(empty) == allowed, f"panels without data on a busy scenario: {empty}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

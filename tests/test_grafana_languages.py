@@ -34,7 +34,7 @@ def _is_text(doc: dict[str, Any], key: str, path: str) -> bool:
         return doc.get("id") == "displayName"
     if key == "name" and ".templating" in path:
         return False  # a variable's name is its identifier ($channel, $session)
-    return key in ("title", "description", "label", "name", "text") and isinstance(doc[key], str)
+    return key in ("title", "description", "label", "name", "text", "noValue") and isinstance(doc[key], str)
 
 
 def boards(lang: str) -> list[dict[str, Any]]:

@@ -174,10 +174,10 @@ def test_first_push_creates_datasource_folder_dashboards_and_rules(grafana: tupl
     assert set(fake.dashboards) == {"pulse-overview", "pulse-live", "pulse-post", "pulse-health"}
     assert all(d["folderUid"] == "praatmee-pulse" for d in fake.dashboards.values())
     assert set(fake.rules) == {"pulse-engagement-dropped", "pulse-qa-quiet", "pulse-ingester-stalled",
-                               "pulse-dead-letters"}
+                               "pulse-dead-letters", "pulse-background-jobs"}
     ds = fake.datasources["pulse-pg"]
     assert ds["jsonData"]["timescaledb"] is True and ds["secureJsonData"]["password"] == DB_PASSWORD
-    assert result.output.count("created") == 1 + 1 + 4 + 4
+    assert result.output.count("created") == 1 + 1 + 4 + 5
 
 
 def test_on_plain_postgresql_push_turns_the_datasource_timescaledb_flag_off(
@@ -202,8 +202,8 @@ def test_second_push_updates_everything_and_duplicates_nothing(grafana: tuple[Fa
     assert push(url).exit_code == 0
     result = push(url)
     assert result.exit_code == 0, result.output
-    assert "created" not in result.output and result.output.count("updated") == 10
-    assert (len(fake.datasources), len(fake.folders), len(fake.dashboards), len(fake.rules)) == (1, 1, 4, 4)
+    assert "created" not in result.output and result.output.count("updated") == 11
+    assert (len(fake.datasources), len(fake.folders), len(fake.dashboards), len(fake.rules)) == (1, 1, 4, 5)
     assert fake.datasources["pulse-pg"]["version"] == 2 and fake.dashboards["pulse-live"]["version"] == 2
     assert fake.groups[("praatmee-pulse", "pulse")]["interval"] == 60
     assert fake.violations == []

@@ -7,7 +7,7 @@ import psycopg
 from ingester.migrate import detect_tier, migrate
 
 KPI_VIEWS = {"engagements", "posts", "post_stats", "activity_hourly", "activity_daily", "account_daily",
-             "response_times", "unanswered", "replies_live", "entry_daily"}
+             "response_times", "unanswered", "replies_live", "entry_daily", "background_jobs"}
 KPI_FUNCTIONS = {"summary", "activity", "accounts_daily"}
 BASES = {"activity_statuses_1h", "activity_interactions_1h", "activity_statuses_1d", "activity_interactions_1d"}
 

@@ -8,7 +8,7 @@ import pytest
 from test_kpi_world import build_world, t
 
 SAFE = ["kpi.engagements", "kpi.posts", "kpi.post_stats", "kpi.activity_hourly", "kpi.activity_daily",
-        "kpi.account_daily", "kpi.response_times", "kpi.sessions", "kpi.entry_daily"]
+        "kpi.account_daily", "kpi.response_times", "kpi.sessions", "kpi.entry_daily", "kpi.background_jobs"]
 PRIVATE = ["pulse.statuses", "pulse.accounts", "pulse.interactions", "pulse.entry_counts", "kpi.unanswered", "kpi.replies_live"]
 
 

@@ -1,9 +1,11 @@
 """Alert rules as code, Grafana's file-provisioning shape (apiVersion 1) and a faithful evaluator.
 
-Every rule query returns one row per known channel (channels from `pulse.channels` plus any that
-sent a heartbeat in the last 8 days), with a `channel` label and one numeric value that is never
+Every channel rule's query returns one row per known channel (channels from `pulse.channels` plus any
+that sent a heartbeat in the last 8 days), with a `channel` label and one numeric value that is never
 NULL: zero activity produces a value (0 replies, ratio 0, ...) instead of no rows, so a rule fires
-on silence rather than falling into NoData. The chain is the one Grafana's UI builds:
+on silence rather than falling into NoData. The background-jobs rule is about the database, not a
+channel: one row per TimescaleDB job (`job` label) from `kpi.background_jobs`; below full TimescaleDB
+there are no jobs, no rows, and NoData counts as OK. The chain is the one Grafana's UI builds:
 A (SQL, table format) -> B (reduce: last) -> C (threshold), condition C.
 
 `evaluate()` applies B and C in Python the way Grafana's server-side expressions do (a table row
@@ -85,6 +87,15 @@ SELECT c.channel,
  GROUP BY c.channel
  ORDER BY c.channel"""
 
+# 1 when the job's latest run failed (or it failed several times in a row), 1 more when its aggregate
+# lags beyond its limit (kpi.background_jobs.lag_limit: 1 h 03 min hourly, 2 h 20 min daily). The label
+# names the job by kind, relation and id: stable while the job exists, unique per row.
+JOBS_SQL = """
+SELECT j.kind || ' ' || coalesce(j.relation, j.proc) || ' #' || j.job_id AS job,
+       ((CASE WHEN j.failing THEN 1 ELSE 0 END) + (CASE WHEN j.lagging THEN 1 ELSE 0 END))::float8 AS problems
+  FROM kpi.background_jobs j
+ ORDER BY j.job_id"""
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -134,7 +145,7 @@ class Rule:
 
 
 def rules(engagement_share: float = DEFAULT_ENGAGEMENT_SHARE, lang: Language = DEFAULT_LANGUAGE) -> tuple[Rule, ...]:
-    """The four rules with titles and messages in `lang`; uids, queries and thresholds never change."""
+    """The five rules with titles and messages in `lang`; uids, queries and thresholds never change."""
     if not 0 < engagement_share < 1:
         raise ValueError("engagement share must be between 0 and 1 (exclusive)")
     pct = round(engagement_share * 100)
@@ -152,6 +163,9 @@ def rules(engagement_share: float = DEFAULT_ENGAGEMENT_SHARE, lang: Language = D
              t("stalled.summary"), t("stalled.description"), severity="critical", dashboard_uid="pulse-health"),
         Rule("pulse-dead-letters", t("dead.title"), DEAD_LETTERS_SQL, "gt", 5, "5m", "OK",
              t("dead.summary"), t("dead.description"), dashboard_uid="pulse-health"),
+        # NoData = OK: plain PostgreSQL and Apache-only TimescaleDB have no background jobs at all
+        Rule("pulse-background-jobs", t("jobs.title"), JOBS_SQL, "gt", 0, "5m", "OK",
+             t("jobs.summary"), t("jobs.description"), dashboard_uid="pulse-health"),
     )
 
 

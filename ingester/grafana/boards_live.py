@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingester.grafana import boards_session
+from ingester.grafana.boards_jobs import jobs_panel
 from ingester.grafana.boards_session import PLAIN as _PLAIN
 from ingester.grafana.model import Annotation, Dashboard, Frame, Panel, Query, Row
 from ingester.grafana.texts import COMMON, fields, mastodon_link, sql_text
@@ -266,6 +267,7 @@ def health(lang: Language) -> Dashboard:
                   unit="locale", decimals=0),
             panel("dead", "timeseries", _DEAD, Frame.SERIES, "dead letters", unit="locale", decimals=0),
             panel("dead_list", "table", _DEAD_LIST, Frame.TABLE, "time", "channel", "source", "reason"),
+            jobs_panel(lang),
         ),
     )
 

@@ -62,6 +62,8 @@ class Field:
     unit: str | None = None
     decimals: int | None = None
     mappings: tuple[tuple[str, str], ...] = ()
+    # further override properties as (id, value), e.g. ("custom.cellOptions", {"type": "color-text"})
+    extra: tuple[tuple[str, Any], ...] = ()
 
     def override(self) -> dict[str, Any]:
         props: list[dict[str, Any]] = [{"id": "displayName", "value": self.title}]
@@ -72,6 +74,7 @@ class Field:
         if self.mappings:
             props.append({"id": "mappings", "value": [{"type": "value", "options": {
                 raw: {"text": text, "index": i} for i, (raw, text) in enumerate(self.mappings)}}]})
+        props += [{"id": key, "value": value} for key, value in self.extra]
         return {"matcher": {"id": "byName", "options": self.column}, "properties": props}
 
 
@@ -93,6 +96,7 @@ class Panel:
     # (raw value, text, colour): a stat or state shown as words. Grafana reads value mappings from the
     # field config only; under `options` it ignores them and shows the bare number.
     mappings: tuple[tuple[str, str, str], ...] = ()
+    no_value: str | None = None  # shown instead of Grafana's "No data" when the query returns no rows
 
     def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
@@ -108,6 +112,8 @@ class Panel:
         if self.mappings:
             defaults["mappings"] = [{"type": "value", "options": {
                 raw: {"text": text, "color": color} for raw, text, color in self.mappings}}]
+        if self.no_value:
+            defaults["noValue"] = self.no_value
         overrides = [f.override() for f in self.fields] + [
             {
                 "matcher": {"id": "byName", "options": link.column},

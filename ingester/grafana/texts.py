@@ -25,12 +25,13 @@ STYLE: dict[str, tuple[str, int | None]] = {
     "waiting_seconds": DURATION, "response_seconds": DURATION, "median_response_seconds": DURATION,
     "replies_per_post": RATIO, "reply_like_ratio": RATIO, "answered_share": SHARE,
     "current": RATIO, "previous": RATIO, "delta": RATIO, "change_pct": ("percent", 1),
-    "session": RATIO, "previous_average": RATIO,
+    "session": RATIO, "previous_average": RATIO, "lag_seconds": DURATION,
     **{c: COUNT for c in (
         "posts", "replies", "repliers", "favourites", "boosts", "quotes", "mentions", "follows", "city_replies",
         "distinct_accounts", "new_accounts", "returning_accounts", "dead letters", "spool depth",
         "rate limit left", "catch-up runs", "catch-up pages", "reconnects",
-        "page_views", "visits", "signup_clicks", "reply_clicks", "keyword_sms", "keyword_whatsapp")},
+        "page_views", "visits", "signup_clicks", "reply_clicks", "keyword_sms", "keyword_whatsapp",
+        "consecutive_failures", "total_failures")},
 }
 
 COLUMNS = Catalog({
@@ -54,6 +55,9 @@ COLUMNS = Catalog({
         "page_views": "Bezoeken", "visits": "Bezoeken", "signup_clicks": "Klikken op aanmelden",
         "reply_clicks": "Klikken op reageren", "keyword_sms": "PRAATMEE per sms",
         "keyword_whatsapp": "PRAATMEE per WhatsApp",
+        "state": "Toestand", "kind": "Soort taak", "relation": "Werkt op", "consecutive_failures": "Mislukt op rij",
+        "total_failures": "Mislukt in totaal", "lag_seconds": "Achterstand", "last_successful_finish": "Laatst gelukt",
+        "next_start": "Volgende start", "last_error": "Laatste fout",
     },
     "en": {
         "time": "Time", "handle": "Account", "text": "Text", "answered": "Answered", "url": "Link",
@@ -75,6 +79,9 @@ COLUMNS = Catalog({
         "page_views": "Visits", "visits": "Visits", "signup_clicks": "Sign-up clicks",
         "reply_clicks": "Reply clicks", "keyword_sms": "PRAATMEE by SMS",
         "keyword_whatsapp": "PRAATMEE by WhatsApp",
+        "state": "State", "kind": "Kind of job", "relation": "Works on", "consecutive_failures": "Failures in a row",
+        "total_failures": "Failures in total", "lag_seconds": "Lag", "last_successful_finish": "Last success",
+        "next_start": "Next start", "last_error": "Last error",
     },
 })
 

@@ -16,6 +16,7 @@ _SHARE = {
 }
 _WHOLE = '{{ printf "%.0f" $values.B.Value }}'
 _CHANNEL = "{{ $labels.channel }}"
+_JOB = "{{ $labels.job }}"
 
 TEXTS = Catalog({
     "nl": {
@@ -38,6 +39,12 @@ TEXTS = Catalog({
         "dead.description": f"In de laatste 15 minuten is {_WHOLE} keer meer invoer apart gezet dan gewoonlijk "
                             "(gewoonlijk = het tempo van de 24 uur ervoor). De redenen staan op het dashboard "
                             "Gezondheid van de ingester.",
+        "jobs.title": "Achtergrondtaak mislukt of aggregaat loopt achter",
+        "jobs.summary": f"TimescaleDB-taak {_JOB}: de laatste run is mislukt, of het aggregaat is te lang niet "
+                        "bijgewerkt.",
+        "jobs.description": "Zonder werkende taken lijken de cijfers op een stil kanaal. Het paneel "
+                            "Achtergrondtaken (TimescaleDB) op het dashboard Gezondheid van de ingester toont de "
+                            "fout, hoe vaak de taak op rij mislukte en de achterstand.",
     },
     "en": {
         "engagement.title": "Engagement dropped",
@@ -57,5 +64,11 @@ TEXTS = Catalog({
         "dead.summary": f"Dead letters on {_CHANNEL} are rising.",
         "dead.description": f"{_WHOLE} more inputs than usual were set aside in the last 15 minutes (usual = the "
                             "previous 24 hours' rate). See the Ingester health board for the reasons.",
+        "jobs.title": "Background job failing or aggregate lagging",
+        "jobs.summary": f"TimescaleDB job {_JOB}: its last run failed, or the aggregate has not been brought up to "
+                        "date for too long.",
+        "jobs.description": "Without working jobs the figures look like a quiet channel. The Background jobs "
+                            "(TimescaleDB) panel on the Ingester health board shows the error, how many runs in a "
+                            "row failed and the lag.",
     },
 })

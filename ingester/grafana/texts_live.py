@@ -99,6 +99,18 @@ TEXTS = Catalog({
         "dead.desc": "Invoer die niet te verwerken was en apart is gezet.",
         "dead_list": "Laatst afgekeurde invoer",
         "dead_list.desc": "Waarom de laatste invoer apart is gezet (de inhoud blijft in de database).",
+        "jobs": "Achtergrondtaken (TimescaleDB)",
+        "jobs.desc": "De taken van TimescaleDB die de aggregaten verversen, oude delen comprimeren en oude gegevens "
+                     "opruimen. Mislukte taken staan bovenaan in het rood; bij een aggregaat de achterstand: hoe lang "
+                     "geleden het voor het laatst is bijgewerkt (nieuwere cijfers worden dan uit de ruwe "
+                     "gebeurtenissen berekend, trager). Op gewone PostgreSQL zijn er geen: daar worden de "
+                     "optellingen in dezelfde transactie als de gebeurtenissen bijgehouden.",
+        "jobs.none": "Geen achtergrondtaken: op gewone PostgreSQL worden de optellingen in dezelfde transactie als de "
+                     "gebeurtenissen bijgehouden.",
+        "jobs.failing": "Mislukt", "jobs.lagging": "Loopt achter", "jobs.not_run": "Nog niet gedraaid",
+        "jobs.ok": "In orde",
+        "jobs.refresh": "Aggregaat verversen", "jobs.compression": "Comprimeren", "jobs.retention": "Opruimen",
+        "jobs.reorder": "Herordenen", "jobs.job": "Eigen taak",
     },
     "en": {
         "live.title": "Live Q&A",
@@ -190,5 +202,15 @@ TEXTS = Catalog({
         "dead.desc": "Inputs that could not be normalised and were set aside.",
         "dead_list": "Latest dead letters",
         "dead_list.desc": "Why the latest inputs were set aside (the payload stays in the database).",
+        "jobs": "Background jobs (TimescaleDB)",
+        "jobs.desc": "The TimescaleDB jobs that refresh the continuous aggregates, compress old chunks and drop old "
+                     "data. Failing jobs come first, in red; for an aggregate its lag: how long ago it was last "
+                     "brought up to date (newer figures are then computed from the raw events, more slowly). On "
+                     "plain PostgreSQL there are none: the rollups are kept in the same transaction as the events.",
+        "jobs.none": "No background jobs: on plain PostgreSQL the rollups are kept in the same transaction as the "
+                     "events.",
+        "jobs.failing": "Failing", "jobs.lagging": "Lagging", "jobs.not_run": "Not run yet", "jobs.ok": "OK",
+        "jobs.refresh": "Aggregate refresh", "jobs.compression": "Compression", "jobs.retention": "Retention",
+        "jobs.reorder": "Reorder", "jobs.job": "Own job",
     },
 })

@@ -25,6 +25,9 @@ GRANT SELECT ON kpi.engagements, kpi.posts, kpi.post_stats, kpi.activity_hourly,
 GRANT SELECT ON kpi.sessions TO pulse_analyst;  -- per-session numbers (37_sessions.sql): pseudonymous
 -- The entry-route funnel (36_entry.sql): counts per day and source, nothing about anyone.
 GRANT SELECT ON kpi.entry_daily TO pulse_analyst;
+-- TimescaleDB's background jobs and how far each aggregate lags (38_background_jobs.sql): nothing
+-- about anyone, and data staff should see when the aggregates they read stopped refreshing.
+GRANT SELECT ON kpi.background_jobs TO pulse_analyst;
 REVOKE ALL ON FUNCTION kpi.activity(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kpi.summary(timestamptz, timestamptz, text, text),
                           kpi.accounts_daily(timestamptz, timestamptz, text, text),
