@@ -10,7 +10,11 @@ measures:
   2. sink only: the same kind of normalised events -> Batcher/Sink -> commit; and again (half as
      many) with serial writes, no staging ahead, for the ratio of the two;
   3. baseline: one autocommit INSERT per normalised event (smaller sample), and the ratios;
-  4. frame->commit latency p50/p99 at a steady rate (default 1,000 events/s for 20 s).
+  4. frame->commit latency p50/p99 at a steady rate (default 1,000 events/s for 20 s);
+  5. with --against DIR (default: the newest frozen release schema in tests/data/release_schema):
+     the pipeline again, alternately on this schema and on a database migrated with DIR's, in
+     rounds, and the ratio of the two -- what a schema change (e.g. the rollup triggers) costs the
+     write path, measured in one run so that the machine's load hits both alike.
 Frames are built from the real payloads in shared/mastodon (double-encoded notification payloads,
 updates, status.update edits, deletes) with fresh ids. The database is dropped at the end.
 
@@ -355,6 +359,36 @@ def reference_loop() -> float:
     return best
 
 
+RELEASES = ROOT / "tests" / "data" / "release_schema"
+
+
+def newest_release() -> Path | None:
+    found = sorted(p for p in RELEASES.iterdir() if p.is_dir()) if RELEASES.is_dir() else []
+    return found[-1] if found else None
+
+
+async def compare_schemas(args: argparse.Namespace, url_now: str, url_then: str) -> dict[str, list[float]]:
+    """Pipeline throughput on this schema and on the other one, alternating rounds (ABAB...), each
+    round fresh frames; returns per schema [events, wall s, python cpu s, database cpu s] over all rounds."""
+    pools = {k: await asyncpg.create_pool(u, min_size=2, max_size=4) for k, u in (("now", url_now), ("then", url_then))}
+    totals = {"now": [0.0, 0.0, 0.0, 0.0], "then": [0.0, 0.0, 0.0, 0.0]}
+    try:
+        per_round = max(args.events // (2 * args.rounds), 1000)
+        for r in range(args.rounds):
+            order = ("now", "then") if r % 2 == 0 else ("then", "now")
+            for k in order:
+                n, c = await run_pipeline(pools[k], FrameFactory(10 + r, 118_000_000_000_000_000 + r * 10_000_000),
+                                          per_round, args)
+                totals[k][0] += n
+                totals[k][1] += c.wall
+                totals[k][2] += c.cpu
+                totals[k][3] += c.db or 0.0
+    finally:
+        for pool in pools.values():
+            await pool.close()
+    return totals
+
+
 async def main_async(args: argparse.Namespace, url: str) -> None:
     tune_gc()  # as the service does at start
     pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
@@ -412,9 +446,26 @@ def main() -> None:
                     help="pipeline phase: frames decoded between two turns of the event loop (one socket read)")
     ap.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_URL),
                     help="server (any database on it) where a scratch database is created and dropped")
+    ap.add_argument("--against", type=Path, default=newest_release(),
+                    help="schema directory to compare the write path with (default: newest frozen release)")
+    ap.add_argument("--rounds", type=int, default=4, help="alternating rounds of the schema comparison")
+    ap.add_argument("--compare-only", action="store_true", help="run only the schema comparison")
     args = ap.parse_args()
     with scratch_database(args.database_url) as url:
-        asyncio.run(main_async(args, url))
+        if not args.compare_only:
+            asyncio.run(main_async(args, url))
+        if args.against is not None:
+            with scratch_database(args.database_url, args.against) as then_url:
+                t = asyncio.run(compare_schemas(args, url, then_url))
+            print(f"\nwrite path, pipeline in {args.rounds} alternating rounds (this schema vs {args.against.name}):")
+            for k, label in (("now", "this schema"), ("then", args.against.name)):
+                n, wall, py, db = t[k]
+                print(f"  {label:<28}{n / wall:>9,.0f} events/s   py cpu {py / n * 1e6:6.1f} us/ev   "
+                      f"db cpu {db / n * 1e6:6.1f} us/ev   ceiling 1/max(py, db) {n / max(py, db):>8,.0f} events/s")
+            rate = (t["now"][0] / t["now"][1]) / (t["then"][0] / t["then"][1])
+            ceiling = (t["now"][0] / max(t["now"][2:])) / (t["then"][0] / max(t["then"][2:]))
+            print(f"  ratio: {rate:.2f}x measured, {ceiling:.2f}x of the CPU ceiling (target >= 0.80; the "
+                  "measured one moves with the machine's load, the ceiling does not)")
 
 
 if __name__ == "__main__":

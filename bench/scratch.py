@@ -30,15 +30,18 @@ def db_url(admin: str, name: str) -> str:
 
 
 @contextmanager
-def scratch_database(admin: str) -> Iterator[str]:
-    """Create and migrate `pulse_bench_<random>` on `admin`'s server, print which one on which tier,
-    yield its URL, and drop it afterwards (also after a failure or Ctrl-C)."""
+def scratch_database(admin: str, schema_dir: Path | None = None) -> Iterator[str]:
+    """Create and migrate `pulse_bench_<random>` on `admin`'s server (with `schema_dir`, e.g. an
+    earlier release's schema, instead of the current one), print which one on which tier, yield its
+    URL, and drop it afterwards (also after a failure or Ctrl-C)."""
     name = f"pulse_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         url = db_url(admin, name)
-        print(f"scratch database {name} on {migrate(url).tier.describe()}")
+        result = migrate(url) if schema_dir is None else migrate(url, schema_dir=schema_dir)
+        where = "" if schema_dir is None else f" (schema of {schema_dir})"
+        print(f"scratch database {name}{where} on {result.tier.describe()}")
         yield url
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:

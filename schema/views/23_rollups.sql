@@ -18,13 +18,16 @@
 -- ---- bit sets ------------------------------------------------------------------------------------
 -- A set of account numbers as a bit string, bit n = account number n. Sets grow as accounts are
 -- numbered, so two sets may differ in length: the missing tail is all zeros.
+-- (PL/pgSQL here and below where a function runs a query: its plan is kept for the session, where
+-- a non-inlined SQL function would be planned again at every call.)
 CREATE OR REPLACE FUNCTION pulse.bits_from(ns integer[]) RETURNS bit varying
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(string_agg(repeat('0', x.n - coalesce(x.p, -1) - 1) || '1', '' ORDER BY x.n)::bit varying,
-                  B'')
-    FROM (SELECT d.n, lag(d.n) OVER (ORDER BY d.n) AS p
-            FROM (SELECT DISTINCT u.n FROM unnest(ns) AS u(n) WHERE u.n IS NOT NULL) d) x
-$$;
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN (SELECT coalesce(string_agg(repeat('0', x.n - coalesce(x.p, -1) - 1) || '1', '' ORDER BY x.n)::bit varying,
+                          B'')
+            FROM (SELECT d.n, lag(d.n) OVER (ORDER BY d.n) AS p
+                    FROM (SELECT DISTINCT u.n FROM unnest(ns) AS u(n) WHERE u.n IS NOT NULL) d) x);
+END $$;
 
 CREATE OR REPLACE FUNCTION pulse.bits_or(a bit varying, b bit varying) RETURNS bit varying
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -71,15 +74,29 @@ $$;
 -- ---- formats ------------------------------------------------------------------------------------
 -- The format an engagement about channel status `ref` counts under: the format of the status's
 -- thread root (pulse.own_statuses.format), '' when there is none.
-CREATE OR REPLACE FUNCTION pulse.ref_format(p_channel text, p_ref text) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce((SELECT pf.format
-                     FROM pulse.statuses s
-                     JOIN pulse.post_formats pf
-                       ON pf.channel = s.channel AND pf.status_id = coalesce(s.thread_root_id, s.status_id)
-                    WHERE s.channel = p_channel AND s.status_id = p_ref AND s.relation = 'own_post'
-                    LIMIT 1), '')
-$$;
+CREATE OR REPLACE FUNCTION pulse.ref_formats(p_channel text[], p_ref text[])
+RETURNS TABLE (channel text, post_ref text, format text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN QUERY
+  -- pulse.own_statuses.format, set-based: the status, its thread root, the root's mapped tag with
+  -- the lowest precedence ('other' without one; '' when the status or its root is not stored)
+  SELECT d.c, d.r,
+         CASE WHEN p.status_id IS NULL THEN ''
+              ELSE coalesce((SELECT f.format FROM unnest(p.tags) AS t(tag)
+                               JOIN pulse.formats f ON f.tag = lower(ltrim(t.tag, '#'))
+                              ORDER BY f.precedence LIMIT 1), 'other') END
+    FROM (SELECT DISTINCT u.c, u.r FROM unnest(p_channel, p_ref) AS u(c, r) WHERE u.r IS NOT NULL) d
+    LEFT JOIN LATERAL (SELECT s.channel, coalesce(s.thread_root_id, s.status_id) AS root
+                         FROM pulse.statuses s
+                        WHERE s.channel = d.c AND s.status_id = d.r AND s.relation = 'own_post'
+                        LIMIT 1) s ON true
+    LEFT JOIN LATERAL (SELECT x.status_id, x.tags
+                         FROM pulse.statuses x
+                        WHERE x.channel = s.channel AND x.status_id = s.root
+                          AND x.relation = 'own_post' AND x.in_reply_to_id IS NULL
+                        LIMIT 1) p ON true;
+END $$;
 
 -- The engagements about one channel status (the rows of pulse.engagement_rows with that post_ref).
 CREATE OR REPLACE FUNCTION pulse.ref_engagements(p_channel text, p_ref text)
@@ -96,27 +113,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   UNION ALL
   SELECT i.occurred_at, i.account_key FROM pulse.interactions i
    WHERE i.channel = p_channel AND i.status_id = p_ref
-$$;
-
--- Whether `account` still has an engagement with `channel` in [p_from, p_to) counted under `format`.
-CREATE OR REPLACE FUNCTION pulse.rollup_engaged(p_channel text, p_account text, p_from timestamptz,
-                                                p_to timestamptz, p_format text) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  SELECT EXISTS (
-           SELECT 1 FROM pulse.statuses s
-             LEFT JOIN pulse.rollup_post_format f
-                    ON f.channel = s.channel
-                   AND f.post_ref = CASE WHEN s.thread_root_id IS NOT NULL THEN s.thread_root_id
-                                         WHEN s.relation = 'reply' THEN s.in_reply_to_id
-                                         WHEN s.relation = 'quote' THEN s.quoted_id END
-            WHERE s.account_key = p_account AND s.created_at >= p_from AND s.created_at < p_to
-              AND s.channel = p_channel AND pulse.is_engagement(s.relation, s.thread_root_id)
-              AND coalesce(f.format, '') = p_format)
-      OR EXISTS (
-           SELECT 1 FROM pulse.interactions i
-             LEFT JOIN pulse.rollup_post_format f ON f.channel = i.channel AND f.post_ref = i.status_id
-            WHERE i.account_key = p_account AND i.occurred_at >= p_from AND i.occurred_at < p_to
-              AND i.channel = p_channel AND coalesce(f.format, '') = p_format)
 $$;
 
 -- ---- maintenance --------------------------------------------------------------------------------
@@ -192,7 +188,25 @@ BEGIN
                     FROM unnest(p_channel, p_at, p_account, p_format) AS u(c, t, k, f)
                    CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)) c
             JOIN pulse.account_numbers a ON a.account_key = c.k
-           WHERE NOT pulse.rollup_engaged(c.ch, c.k, c.b, pulse.bucket_end(c.grain, c.b, tz), c.f)
+           -- Is the account still engaged in that bucket and format? Inline (planned once, not once per
+           -- probe). Through the account indexes: "channel = ... IS TRUE" keeps the planner, which
+           -- often has no statistics for a young table, from scanning the channel's whole bucket
+           -- through the primary key instead.
+           WHERE NOT EXISTS (
+                   SELECT 1 FROM pulse.statuses s
+                     LEFT JOIN pulse.rollup_post_format f
+                            ON f.channel = s.channel
+                           AND f.post_ref = pulse.engagement_ref(s.relation, s.thread_root_id, s.in_reply_to_id, s.quoted_id)
+                    WHERE s.account_key = c.k AND s.created_at >= c.b
+                      AND s.created_at < pulse.bucket_end(c.grain, c.b, tz)
+                      AND (s.channel = c.ch) IS TRUE AND pulse.is_engagement(s.relation, s.thread_root_id)
+                      AND coalesce(f.format, '') = c.f)
+             AND NOT EXISTS (
+                   SELECT 1 FROM pulse.interactions i
+                     LEFT JOIN pulse.rollup_post_format f ON f.channel = i.channel AND f.post_ref = i.status_id
+                    WHERE i.account_key = c.k AND i.occurred_at >= c.b
+                      AND i.occurred_at < pulse.bucket_end(c.grain, c.b, tz)
+                      AND (i.channel = c.ch) IS TRUE AND coalesce(f.format, '') = c.f)
            GROUP BY 1, 2, 3, 4) x
    WHERE r.grain = x.grain AND r.channel = x.ch AND r.bucket = x.b AND r.format = x.f;
 END $$;
@@ -202,6 +216,8 @@ CREATE OR REPLACE FUNCTION pulse.rollup_add(p_channel text[], p_at timestamptz[]
                                             p_account text[], p_ref text[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+  new_channel text[];
+  new_ref text[];
   formats text[];
 BEGIN
   -- Numbers for new accounts only: ON CONFLICT alone would spend a sequence value on every known
@@ -211,18 +227,20 @@ BEGIN
    WHERE NOT EXISTS (SELECT 1 FROM pulse.account_numbers a WHERE a.account_key = u.k)
    ORDER BY 1
   ON CONFLICT DO NOTHING;
-  INSERT INTO pulse.rollup_post_format (channel, post_ref, format)
-  SELECT d.c, d.r, pulse.ref_format(d.c, d.r)
+  -- posts seen for the first time get their format (usually none: a batch is about known posts)
+  SELECT array_agg(d.c ORDER BY d.c, d.r), array_agg(d.r ORDER BY d.c, d.r) INTO new_channel, new_ref
     FROM (SELECT DISTINCT u.c, u.r FROM unnest(p_channel, p_ref) AS u(c, r) WHERE u.r IS NOT NULL) d
-   WHERE NOT EXISTS (SELECT 1 FROM pulse.rollup_post_format f WHERE f.channel = d.c AND f.post_ref = d.r)
-   ORDER BY 1, 2
-  ON CONFLICT DO NOTHING;
+   WHERE NOT EXISTS (SELECT 1 FROM pulse.rollup_post_format f WHERE f.channel = d.c AND f.post_ref = d.r);
+  IF new_ref IS NOT NULL THEN
+    INSERT INTO pulse.rollup_post_format (channel, post_ref, format)
+    SELECT x.channel, x.post_ref, x.format FROM pulse.ref_formats(new_channel, new_ref) x
+     ORDER BY 1, 2
+    ON CONFLICT DO NOTHING;
+  END IF;
   IF pulse.tier() <> 'timescale' THEN
     PERFORM pulse.rollup_count(p_channel, p_at, p_kind, p_ref, 1);
   END IF;
-  SELECT array_agg(coalesce(f.format, '') ORDER BY u.i) INTO formats
-    FROM unnest(p_channel, p_ref) WITH ORDINALITY AS u(c, r, i)
-    LEFT JOIN pulse.rollup_post_format f ON f.channel = u.c AND f.post_ref = u.r;
+  formats := pulse.rollup_formats_of(p_channel, p_ref);
   PERFORM pulse.rollup_sets_add(p_channel, p_at, p_account, formats);
 END $$;
 
@@ -230,16 +248,26 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.rollup_remove(p_channel text[], p_at timestamptz[], p_kind text[],
                                                p_account text[], p_ref text[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  formats text[];
 BEGIN
   IF pulse.tier() <> 'timescale' THEN
     PERFORM pulse.rollup_count(p_channel, p_at, p_kind, p_ref, -1);
   END IF;
-  SELECT array_agg(coalesce(f.format, '') ORDER BY u.i) INTO formats
+  PERFORM pulse.rollup_sets_remove(p_channel, p_at, p_account, pulse.rollup_formats_of(p_channel, p_ref));
+END $$;
+
+-- The format each engagement counts under, in the order given ('' for no post or no format):
+-- one probe per distinct post of the batch, not per engagement.
+CREATE OR REPLACE FUNCTION pulse.rollup_formats_of(p_channel text[], p_ref text[]) RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN (WITH refs AS (
+    SELECT d.c, d.r, f.format
+      FROM (SELECT DISTINCT u.c, u.r FROM unnest(p_channel, p_ref) AS u(c, r) WHERE u.r IS NOT NULL) d
+      LEFT JOIN pulse.rollup_post_format f ON f.channel = d.c AND f.post_ref = d.r
+  )
+  SELECT array_agg(coalesce(x.format, '') ORDER BY u.i)
     FROM unnest(p_channel, p_ref) WITH ORDINALITY AS u(c, r, i)
-    LEFT JOIN pulse.rollup_post_format f ON f.channel = u.c AND f.post_ref = u.r;
-  PERFORM pulse.rollup_sets_remove(p_channel, p_at, p_account, formats);
+    LEFT JOIN refs x ON x.c = u.c AND x.r = u.r);
 END $$;
 
 -- Channel statuses were stored, changed or removed: re-derive the format of those posts (and of the
@@ -260,13 +288,16 @@ BEGIN
   WITH cand AS (
     SELECT u.c, u.id FROM unnest(p_channel, p_ids) AS u(c, id)
     UNION
+    -- the channel's statuses in these threads, through the thread index ("IS TRUE" keeps the
+    -- planner off statuses_own_idx, which would mean reading every channel status)
     SELECT s.channel, s.status_id
       FROM unnest(p_channel, p_ids) AS u(c, id)
-      JOIN pulse.statuses s ON s.channel = u.c AND s.thread_root_id = u.id AND s.relation = 'own_post'
+      JOIN pulse.statuses s ON s.channel = u.c AND s.thread_root_id = u.id AND (s.relation = 'own_post') IS TRUE
   ), moved AS (
     UPDATE pulse.rollup_post_format f SET format = x.fmt
-      FROM (SELECT o.channel, o.post_ref, o.format AS old, pulse.ref_format(o.channel, o.post_ref) AS fmt
-              FROM cand JOIN pulse.rollup_post_format o ON o.channel = cand.c AND o.post_ref = cand.id) x
+      FROM (SELECT o.channel, o.post_ref, o.format AS old, d.format AS fmt
+              FROM pulse.ref_formats(ARRAY(SELECT c FROM cand ORDER BY c, id), ARRAY(SELECT id FROM cand ORDER BY c, id)) d
+              JOIN pulse.rollup_post_format o ON o.channel = d.channel AND o.post_ref = d.post_ref) x
      WHERE f.channel = x.channel AND f.post_ref = x.post_ref AND x.fmt <> x.old
     RETURNING f.channel, f.post_ref, x.old, x.fmt
   )
@@ -292,8 +323,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r record;
 BEGIN
-  FOR r IN SELECT f.channel, array_agg(f.post_ref) AS refs FROM pulse.rollup_post_format f
-            WHERE f.format <> pulse.ref_format(f.channel, f.post_ref) GROUP BY f.channel LOOP
+  FOR r IN SELECT f.channel, array_agg(f.post_ref) AS refs
+             FROM pulse.ref_formats(ARRAY(SELECT channel FROM pulse.rollup_post_format ORDER BY 1, post_ref),
+                                    ARRAY(SELECT post_ref FROM pulse.rollup_post_format ORDER BY channel, 1)) d
+             JOIN pulse.rollup_post_format f ON f.channel = d.channel AND f.post_ref = d.post_ref
+            WHERE f.format <> d.format GROUP BY f.channel LOOP
     PERFORM pulse.rollup_reformat(array_fill(r.channel, ARRAY[cardinality(r.refs)]), r.refs);
   END LOOP;
 END $$;

@@ -17,8 +17,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- ---- statement-level (transition tables) --------------------------------------------------------
+-- Every trigger function turns hash and merge joins back on: the sink turns them off for its own
+-- statements (sink_sql.PLANNER), and a join of transition tables or arrays must not be a nested loop.
 CREATE OR REPLACE FUNCTION pulse.rollup_statuses_inserted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   PERFORM pulse.rollup_add(array_agg(n.channel), array_agg(n.created_at),
                            array_agg(pulse.engagement_kind(n.relation, n.thread_root_id)),
@@ -31,7 +34,8 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.rollup_statuses_deleted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   PERFORM pulse.rollup_remove(array_agg(o.channel), array_agg(o.created_at),
                               array_agg(pulse.engagement_kind(o.relation, o.thread_root_id)),
@@ -44,7 +48,8 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.rollup_interactions_inserted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   PERFORM pulse.rollup_add(array_agg(n.channel), array_agg(n.occurred_at), array_agg(n.kind),
                            array_agg(n.account_key), array_agg(n.status_id))
@@ -53,7 +58,8 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.rollup_interactions_deleted() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   PERFORM pulse.rollup_remove(array_agg(o.channel), array_agg(o.occurred_at), array_agg(o.kind),
                               array_agg(o.account_key), array_agg(o.status_id))
@@ -61,9 +67,65 @@ BEGIN
   RETURN NULL;
 END $$;
 
--- ---- row-level (UPDATEs on every tier; DELETEs on TimescaleDB) ----------------------------------
+-- UPDATEs (plain PostgreSQL): only rows whose engagement kind or post changed are taken out and put
+-- back; a channel status whose hashtags, thread or relation changed re-derives formats. Most updates
+-- (a newer edit's text, a mention flag) change neither and cost one join of the transition tables.
+CREATE OR REPLACE FUNCTION pulse.rollup_statuses_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  r record;
+BEGIN
+  SELECT array_agg(c.channel) FILTER (WHERE c.out) AS out_channel,
+         array_agg(c.old_at) FILTER (WHERE c.out) AS out_at,
+         array_agg(c.old_kind) FILTER (WHERE c.out) AS out_kind,
+         array_agg(c.account_key) FILTER (WHERE c.out) AS out_account,
+         array_agg(c.old_ref) FILTER (WHERE c.out) AS out_ref,
+         array_agg(c.channel) FILTER (WHERE c.inn) AS in_channel,
+         array_agg(c.new_at) FILTER (WHERE c.inn) AS in_at,
+         array_agg(c.new_kind) FILTER (WHERE c.inn) AS in_kind,
+         array_agg(c.account_key) FILTER (WHERE c.inn) AS in_account,
+         array_agg(c.new_ref) FILTER (WHERE c.inn) AS in_ref,
+         array_agg(c.channel) FILTER (WHERE c.own) AS own_channel,
+         array_agg(c.status_id) FILTER (WHERE c.own) AS own_id
+    INTO r
+    FROM (SELECT x.*,
+                 x.old_eng AND (NOT x.new_eng OR x.old_kind IS DISTINCT FROM x.new_kind
+                                OR x.old_ref IS DISTINCT FROM x.new_ref) AS out,
+                 x.new_eng AND (NOT x.old_eng OR x.old_kind IS DISTINCT FROM x.new_kind
+                                OR x.old_ref IS DISTINCT FROM x.new_ref) AS inn
+            FROM (SELECT n.channel, n.status_id, n.account_key,
+                         o.created_at AS old_at, pulse.is_engagement(o.relation, o.thread_root_id) AS old_eng,
+                         pulse.engagement_kind(o.relation, o.thread_root_id) AS old_kind,
+                         pulse.engagement_ref(o.relation, o.thread_root_id, o.in_reply_to_id, o.quoted_id) AS old_ref,
+                         n.created_at AS new_at, pulse.is_engagement(n.relation, n.thread_root_id) AS new_eng,
+                         pulse.engagement_kind(n.relation, n.thread_root_id) AS new_kind,
+                         pulse.engagement_ref(n.relation, n.thread_root_id, n.in_reply_to_id, n.quoted_id) AS new_ref,
+                         (o.relation = 'own_post' OR n.relation = 'own_post')
+                         AND (o.tags IS DISTINCT FROM n.tags OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
+                              OR o.relation IS DISTINCT FROM n.relation) AS own
+                    FROM old_rows o
+                    JOIN new_rows n ON n.channel = o.channel AND n.status_id = o.status_id
+                                   AND n.created_at = o.created_at
+                   WHERE o.relation IS DISTINCT FROM n.relation OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
+                      OR o.in_reply_to_id IS DISTINCT FROM n.in_reply_to_id
+                      OR o.quoted_id IS DISTINCT FROM n.quoted_id OR o.tags IS DISTINCT FROM n.tags) x) c;
+  IF r.out_channel IS NOT NULL THEN
+    PERFORM pulse.rollup_remove(r.out_channel, r.out_at, r.out_kind, r.out_account, r.out_ref);
+  END IF;
+  IF r.in_channel IS NOT NULL THEN
+    PERFORM pulse.rollup_add(r.in_channel, r.in_at, r.in_kind, r.in_account, r.in_ref);
+  END IF;
+  IF r.own_channel IS NOT NULL THEN
+    PERFORM pulse.rollup_reformat(r.own_channel, r.own_id);
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- ---- row-level (UPDATEs and DELETEs on TimescaleDB) ----------------------------------
 CREATE OR REPLACE FUNCTION pulse.rollup_status_row() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   IF TG_OP IN ('DELETE', 'UPDATE') THEN
     IF pulse.is_engagement(OLD.relation, OLD.thread_root_id) THEN
@@ -90,7 +152,8 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.rollup_interaction_row() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   PERFORM pulse.rollup_remove(ARRAY[OLD.channel], ARRAY[OLD.occurred_at], ARRAY[OLD.kind],
                               ARRAY[OLD.account_key], ARRAY[OLD.status_id]);
@@ -100,7 +163,8 @@ END $$;
 -- The format map changed (migrate and run apply PULSE_FORMATS): posts whose format differs move.
 -- Deferred to commit, so that replacing the map row by row moves each post once, not per row.
 CREATE OR REPLACE FUNCTION pulse.rollup_formats_changed() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   PERFORM pulse.rollup_reformat_all();
   RETURN NULL;
@@ -109,7 +173,8 @@ END $$;
 -- An operator emptied an event table (TRUNCATE fires no row or statement triggers of the kinds
 -- above): build the rollups again from what is left.
 CREATE OR REPLACE FUNCTION pulse.rollup_truncated() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   PERFORM pulse.rollup_rebuild();
   RETURN NULL;
@@ -119,7 +184,8 @@ END $$;
 -- Day by day in time order (account numbers follow first appearance, which keeps sets short), with
 -- a NOTICE per tenth that `ingester migrate` shows as progress.
 CREATE OR REPLACE FUNCTION pulse.rollup_rebuild() RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
   tz text := pulse.timezone();
   first_day date;
@@ -195,15 +261,21 @@ BEGIN
     CREATE TRIGGER rollup_delete AFTER DELETE ON pulse.interactions
       FOR EACH ROW EXECUTE FUNCTION pulse.rollup_interaction_row();
   END IF;
-  -- Only when something the rollups depend on changed (text purges and edits of replies never fire it).
-  CREATE TRIGGER rollup_update AFTER UPDATE OF relation, thread_root_id, in_reply_to_id, quoted_id, tags
-    ON pulse.statuses FOR EACH ROW
-    WHEN (OLD.relation IS DISTINCT FROM NEW.relation
-          OR OLD.thread_root_id IS DISTINCT FROM NEW.thread_root_id
-          OR OLD.in_reply_to_id IS DISTINCT FROM NEW.in_reply_to_id
-          OR OLD.quoted_id IS DISTINCT FROM NEW.quoted_id
-          OR (NEW.relation = 'own_post' AND OLD.tags IS DISTINCT FROM NEW.tags))
-    EXECUTE FUNCTION pulse.rollup_status_row();
+  IF NOT timescale THEN
+    CREATE TRIGGER rollup_update AFTER UPDATE ON pulse.statuses
+      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_statuses_updated();
+  ELSE
+    -- Only when something the rollups depend on changed (text purges and edits of replies never fire it).
+    CREATE TRIGGER rollup_update AFTER UPDATE OF relation, thread_root_id, in_reply_to_id, quoted_id, tags
+      ON pulse.statuses FOR EACH ROW
+      WHEN (OLD.relation IS DISTINCT FROM NEW.relation
+            OR OLD.thread_root_id IS DISTINCT FROM NEW.thread_root_id
+            OR OLD.in_reply_to_id IS DISTINCT FROM NEW.in_reply_to_id
+            OR OLD.quoted_id IS DISTINCT FROM NEW.quoted_id
+            OR (NEW.relation = 'own_post' AND OLD.tags IS DISTINCT FROM NEW.tags))
+      EXECUTE FUNCTION pulse.rollup_status_row();
+  END IF;
   CREATE TRIGGER rollup_truncate AFTER TRUNCATE ON pulse.statuses
     FOR EACH STATEMENT EXECUTE FUNCTION pulse.rollup_truncated();
   CREATE TRIGGER rollup_truncate AFTER TRUNCATE ON pulse.interactions
@@ -221,3 +293,19 @@ BEGIN
       ON CONFLICT (key) DO UPDATE SET value = excluded.value;
   END IF;
 END $do$;
+
+-- pulse.account_first_seen (011_first_seen.sql; kpi.sessions reads it): the same rule, but only
+-- accounts that are new or seen earlier than stored reach the upsert -- ON CONFLICT ... WHERE
+-- locks, and so writes, every row it meets, which was every known account of every batch.
+CREATE OR REPLACE FUNCTION pulse.first_seen_note(p_channel text[], p_account text[], p_at timestamptz[])
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  INSERT INTO pulse.account_first_seen AS f (channel, account_key, first_seen_at)
+  SELECT m.c, m.a, m.t
+    FROM (SELECT u.c, u.a, min(u.t) AS t FROM unnest(p_channel, p_account, p_at) AS u(c, a, t)
+           GROUP BY u.c, u.a) m
+    LEFT JOIN pulse.account_first_seen o ON o.channel = m.c AND o.account_key = m.a
+   WHERE o.account_key IS NULL OR m.t < o.first_seen_at
+   ORDER BY m.c, m.a          -- one lock order for concurrent writers
+  ON CONFLICT (channel, account_key) DO UPDATE SET first_seen_at = excluded.first_seen_at
+   WHERE excluded.first_seen_at < f.first_seen_at
+$$;
