@@ -20,10 +20,14 @@
 -- numbered, so two sets may differ in length: the missing tail is all zeros.
 -- (PL/pgSQL here and below where a function runs a query: its plan is kept for the session, where
 -- a non-inlined SQL function would be planned again at every call.)
+-- Sets are padded with zeros to a whole number of 65,536-bit blocks, so that all sets of one
+-- channel's history have one of a few lengths: reading ORs each group of equal length with the
+-- built-in bit_or (fast, but it needs equal lengths) and only the group results with pulse.bits_or.
 CREATE OR REPLACE FUNCTION pulse.bits_from(ns integer[]) RETURNS bit varying
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-  RETURN (SELECT coalesce(string_agg(repeat('0', x.n - coalesce(x.p, -1) - 1) || '1', '' ORDER BY x.n)::bit varying,
+  RETURN (SELECT coalesce((string_agg(repeat('0', x.n - coalesce(x.p, -1) - 1) || '1', '' ORDER BY x.n)
+                           || repeat('0', 65535 - max(x.n) % 65536))::bit varying,
                           B'')
             FROM (SELECT d.n, lag(d.n) OVER (ORDER BY d.n) AS p
                     FROM (SELECT DISTINCT u.n FROM unnest(ns) AS u(n) WHERE u.n IS NOT NULL) d) x);
@@ -392,25 +396,56 @@ BEGIN
   END LOOP;
 END $$;
 
+-- The engagements in [p_from, p_to), straight from the two event tables through their time
+-- indexes (pulse.engagement_rows joined to a range would not push the bounds into its UNION), with
+-- each account's number. For the partial hours at the edges of a range: a few minutes of events.
+CREATE OR REPLACE FUNCTION pulse.raw_engagements(p_from timestamptz, p_to timestamptz, p_channel text)
+RETURNS TABLE (channel text, occurred_at timestamptz, kind text, account_no integer, post_ref text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN QUERY
+    SELECT s.channel, s.created_at, pulse.engagement_kind(s.relation, s.thread_root_id),
+           (SELECT a.account_no FROM pulse.account_numbers a WHERE a.account_key = s.account_key),
+           pulse.engagement_ref(s.relation, s.thread_root_id, s.in_reply_to_id, s.quoted_id)
+      FROM pulse.statuses s
+     WHERE s.created_at >= p_from AND s.created_at < p_to
+       AND (p_channel IS NULL OR s.channel = p_channel)
+       AND pulse.is_engagement(s.relation, s.thread_root_id)
+    UNION ALL
+    SELECT i.channel, i.occurred_at, i.kind,
+           (SELECT a.account_no FROM pulse.account_numbers a WHERE a.account_key = i.account_key),
+           i.status_id
+      FROM pulse.interactions i
+     WHERE i.occurred_at >= p_from AND i.occurred_at < p_to
+       AND (p_channel IS NULL OR i.channel = p_channel);
+END $$;
+
 -- The set of accounts with an engagement in [p_from, p_to) (p_from may be '-infinity'), in one
 -- channel or all (NULL), for one format ('' = about no post of known format) or all (NULL).
 -- Whole days and hours come from the rollups; only the partial hours at the edges read events.
 CREATE OR REPLACE FUNCTION pulse.account_set(p_from timestamptz, p_to timestamptz,
                                              p_channel text, p_format text) RETURNS bit varying
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  WITH pieces AS (SELECT * FROM pulse.range_pieces(p_from, p_to, pulse.timezone()))
-  SELECT pulse.bits_union(s.accounts)
-    FROM (SELECT r.accounts
-            FROM pieces p
-            JOIN pulse.rollup_accounts r
-              ON r.grain = p.grain AND r.bucket >= p.piece_from AND r.bucket < p.piece_to
-           WHERE (p_channel IS NULL OR r.channel = p_channel) AND (p_format IS NULL OR r.format = p_format)
-          UNION ALL
-          SELECT pulse.bits_from(array_agg(n.account_no))
-            FROM pieces p
-            JOIN pulse.engagement_rows e ON e.occurred_at >= p.piece_from AND e.occurred_at < p.piece_to
-            JOIN pulse.account_numbers n ON n.account_key = e.account_key
-            LEFT JOIN pulse.rollup_post_format f ON f.channel = e.channel AND f.post_ref = e.post_ref
-           WHERE p.grain = 'raw' AND (p_channel IS NULL OR e.channel = p_channel)
-             AND (p_format IS NULL OR coalesce(f.format, '') = p_format)) s
-$$;
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  result bit varying;
+  piece record;
+BEGIN
+  FOR piece IN SELECT * FROM pulse.range_pieces(p_from, p_to, pulse.timezone()) LOOP
+    IF piece.grain = 'raw' THEN
+      result := pulse.bits_or(result,
+        (SELECT pulse.bits_from(array_agg(e.account_no))
+           FROM pulse.raw_engagements(piece.piece_from, piece.piece_to, p_channel) e
+           LEFT JOIN pulse.rollup_post_format f ON f.channel = e.channel AND f.post_ref = e.post_ref
+          WHERE p_format IS NULL OR coalesce(f.format, '') = p_format));
+    ELSE
+      result := pulse.bits_or(result,
+        (SELECT pulse.bits_union(g.accounts)
+           FROM (SELECT bit_or(r.accounts) AS accounts     -- per length: see pulse.bits_from
+                   FROM pulse.rollup_accounts r
+                  WHERE r.grain = piece.grain AND r.bucket >= piece.piece_from AND r.bucket < piece.piece_to
+                    AND (p_channel IS NULL OR r.channel = p_channel) AND (p_format IS NULL OR r.format = p_format)
+                  GROUP BY length(r.accounts)) g));
+    END IF;
+  END LOOP;
+  RETURN result;
+END $$;

@@ -220,7 +220,7 @@ BEGIN
     done := done + 1;
     IF done * 10 / total > shown OR done = total THEN
       shown := done * 10 / total;
-      RAISE NOTICE 'rollups: % of % days built from the stored events', done, total;
+      RAISE NOTICE 'rollups: %/% days', done, total;
     END IF;
     d := d + 1;
   END LOOP;

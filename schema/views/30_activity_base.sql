@@ -39,7 +39,8 @@ DECLARE
   have_caggs  boolean;
 BEGIN
   IF pulse.tier() <> 'timescale' THEN
-    -- The counts the triggers of 24_rollup_triggers.sql keep in pulse.rollup_counts. The bucket
+    -- The counts the triggers of 24_rollup_triggers.sql keep in pulse.rollup_counts (post_ref '' for
+    -- engagements about no post, where the continuous aggregates have NULL: both match no post). The bucket
     -- expression indexes earlier releases built on the event tables for these views are no longer
     -- read by anything: drop them (they cost every write).
     FOREACH grain IN ARRAY ARRAY['1h', '1d'] LOOP
@@ -56,12 +57,12 @@ BEGIN
       END LOOP;
       EXECUTE format($v$
         CREATE OR REPLACE VIEW pulse.activity_statuses_%1$s AS
-        SELECT channel, bucket, nullif(post_ref, '') AS post_ref, replies, mentions, quotes
+        SELECT channel, bucket, post_ref, replies, mentions, quotes
           FROM pulse.rollup_counts
          WHERE grain = %1$L AND (replies <> 0 OR mentions <> 0 OR quotes <> 0)$v$, grain);
       EXECUTE format($v$
         CREATE OR REPLACE VIEW pulse.activity_interactions_%1$s AS
-        SELECT channel, bucket, nullif(post_ref, '') AS post_ref, favourites, reblogs, follows
+        SELECT channel, bucket, post_ref, favourites, reblogs, follows
           FROM pulse.rollup_counts
          WHERE grain = %1$L AND (favourites <> 0 OR reblogs <> 0 OR follows <> 0)$v$, grain);
     END LOOP;

@@ -4,6 +4,13 @@
 -- snapshot (pulse.post_snapshots) when it is newer than the newest such event we stored for the
 -- post, because only a snapshot reflects un-favourites and un-boosts; otherwise the count of the
 -- stored events (a snapshot older than the newest event would miss that event).
+--
+-- How it stays fast: replies, favourites and reblogs are the post's sums over its daily rollup rows
+-- (pulse.activity_*_1d: a handful of rows per post instead of thousands of events; the rollup's
+-- replies of a post are the statuses in its thread, because the sink places every reply to a
+-- stored post in its thread); the newest favourite and reblog are one backward index probe each;
+-- everything else about the thread (repliers, first reply, the city's answers and how fast they
+-- came) is ONE scan of the thread through the thread index, joined in memory.
 CREATE OR REPLACE VIEW kpi.post_stats AS
 SELECT p.channel,
        p.status_id                                                    AS post_id,
@@ -11,50 +18,58 @@ SELECT p.channel,
        p.url,
        pulse.post_format(p.tags)                                      AS format,
        p.tags,
-       coalesce(th.replies, 0)                                        AS replies,
+       coalesce(tot.replies, 0)                                       AS replies,
        coalesce(th.repliers, 0)                                       AS repliers,
        fv.favourites,
        rb.reblogs,
        qt.quotes,
-       coalesce(th.replies, 0)::numeric / nullif(fv.favourites, 0)    AS reply_like_ratio,
+       coalesce(tot.replies, 0)::numeric / nullif(fv.favourites, 0)   AS reply_like_ratio,
        th.first_reply_at,
-       coalesce(ca.city_replies, 0)                                   AS city_replies,
-       ans.in_time::numeric / nullif(ans.due, 0)                      AS answered_share
+       coalesce(th.city_replies, 0)                                   AS city_replies,
+       th.in_time::numeric / nullif(th.due, 0)                        AS answered_share
   FROM pulse.statuses p
-  -- replies: statuses by other accounts anywhere inside the thread
+  -- the post's counts from its daily rollup rows
   LEFT JOIN LATERAL (
-        SELECT count(*) AS replies, count(DISTINCT r.account_key) AS repliers,
-               min(r.created_at) AS first_reply_at
-          FROM pulse.statuses r
-         WHERE r.channel = p.channel AND r.thread_root_id = p.status_id
-           AND r.relation <> 'own_post') th ON true
-  -- the channel's answers inside its thread
+        SELECT sum(x.replies)::bigint AS replies, sum(x.favourites)::bigint AS favourites,
+               sum(x.reblogs)::bigint AS reblogs
+          FROM (SELECT s.replies, 0::bigint AS favourites, 0::bigint AS reblogs
+                  FROM pulse.activity_statuses_1d s WHERE s.channel = p.channel AND s.post_ref = p.status_id
+                UNION ALL
+                SELECT 0, i.favourites, i.reblogs
+                  FROM pulse.activity_interactions_1d i WHERE i.channel = p.channel AND i.post_ref = p.status_id) x
+       ) tot ON true
+  -- one scan of the thread: repliers, first reply, the channel's answers, answered within 72 h
   LEFT JOIN LATERAL (
-        SELECT count(*) AS city_replies
-          FROM pulse.statuses a
-         WHERE a.channel = p.channel AND a.thread_root_id = p.status_id
-           AND a.relation = 'own_post' AND a.in_reply_to_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM pulse.statuses q
-                            WHERE q.channel = a.channel AND q.status_id = a.in_reply_to_id
-                              AND q.relation = 'own_post')) ca ON true
-  -- answered within 72 h / resident replies addressed to the city that are older than 72 h
-  LEFT JOIN LATERAL (
-        -- same rule as pulse.addressed_replies, written against the thread index
-        SELECT count(*) AS due,
-               count(*) FILTER (WHERE ansd.answered_at <= r.created_at + interval '72 hours') AS in_time
-          FROM pulse.statuses r
-          LEFT JOIN LATERAL (
-                SELECT min(x.created_at) AS answered_at
-                  FROM pulse.statuses x
-                 WHERE x.channel = r.channel AND x.in_reply_to_id = r.status_id
-                   AND x.relation = 'own_post' AND x.created_at > r.created_at) ansd ON true
-         WHERE r.channel = p.channel AND r.thread_root_id = p.status_id
-           AND r.relation <> 'own_post' AND r.in_reply_to_id IS NOT NULL
-           AND r.created_at < now() - interval '72 hours'
-           AND (r.relation = 'reply' OR r.mentions_channel
-                OR EXISTS (SELECT 1 FROM pulse.statuses q
-                            WHERE q.channel = r.channel AND q.status_id = r.in_reply_to_id
-                              AND q.relation = 'own_post'))) ans ON true
+        WITH thread AS (
+          SELECT t.status_id, t.created_at, t.relation, t.account_key, t.in_reply_to_id, t.mentions_channel
+            FROM pulse.statuses t
+           WHERE t.channel = p.channel AND t.thread_root_id = p.status_id
+        ), own AS (
+          SELECT o.status_id, o.in_reply_to_id, o.created_at FROM thread o WHERE o.relation = 'own_post'
+        ), addressed AS (
+          -- as pulse.addressed_replies: a reply to a channel status, or one that mentions it
+          SELECT r.status_id, r.created_at,
+                 min(a.created_at) FILTER (WHERE a.created_at > r.created_at) AS answered_at
+            FROM thread r
+            LEFT JOIN own par ON par.status_id = r.in_reply_to_id
+            LEFT JOIN own a ON a.in_reply_to_id = r.status_id
+           WHERE r.relation <> 'own_post' AND r.in_reply_to_id IS NOT NULL
+             AND r.created_at < now() - interval '72 hours'
+             AND (r.relation = 'reply' OR r.mentions_channel OR par.status_id IS NOT NULL)
+           GROUP BY r.status_id, r.created_at
+        )
+        -- (DISTINCT in a subquery: hashed, where count(DISTINCT) sorts the keys by collation)
+        SELECT (SELECT count(*) FROM (SELECT DISTINCT r.account_key FROM thread r
+                                       WHERE r.relation <> 'own_post') d) AS repliers,
+               (SELECT min(r.created_at) FROM thread r WHERE r.relation <> 'own_post') AS first_reply_at,
+               -- the channel's answers: its statuses in the thread replying to someone else's
+               (SELECT count(*) FROM own a
+                 WHERE a.in_reply_to_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM own q WHERE q.status_id = a.in_reply_to_id)) AS city_replies,
+               (SELECT count(*) FROM addressed) AS due,
+               (SELECT count(*) FROM addressed d
+                 WHERE d.answered_at <= d.created_at + interval '72 hours') AS in_time
+       ) th ON true
   LEFT JOIN LATERAL (
         SELECT s.observed_at, s.favourites, s.reblogs, s.quotes
           FROM pulse.post_snapshots s
@@ -62,23 +77,22 @@ SELECT p.channel,
          ORDER BY s.observed_at DESC
          LIMIT 1) snap ON true
   LEFT JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE i.kind = 'favourite')            AS favourites,
-               max(i.occurred_at) FILTER (WHERE i.kind = 'favourite')  AS last_favourite,
-               count(*) FILTER (WHERE i.kind = 'reblog')               AS reblogs,
-               max(i.occurred_at) FILTER (WHERE i.kind = 'reblog')     AS last_reblog
-          FROM pulse.interactions i
-         WHERE i.channel = p.channel AND i.status_id = p.status_id) ev ON true
+        SELECT max(i.occurred_at) AS last_favourite FROM pulse.interactions i
+         WHERE i.channel = p.channel AND i.status_id = p.status_id AND i.kind = 'favourite') lf ON true
+  LEFT JOIN LATERAL (
+        SELECT max(i.occurred_at) AS last_reblog FROM pulse.interactions i
+         WHERE i.channel = p.channel AND i.status_id = p.status_id AND i.kind = 'reblog') lr ON true
   LEFT JOIN LATERAL (
         SELECT count(*) AS quotes, max(q.created_at) AS last_quote
           FROM pulse.statuses q
          WHERE q.channel = p.channel AND q.quoted_id = p.status_id
            AND q.relation <> 'own_post') qe ON true
   CROSS JOIN LATERAL (
-        SELECT CASE WHEN snap.observed_at > coalesce(ev.last_favourite, '-infinity')
-                    THEN snap.favourites::bigint ELSE ev.favourites END AS favourites) fv
+        SELECT CASE WHEN snap.observed_at > coalesce(lf.last_favourite, '-infinity')
+                    THEN snap.favourites::bigint ELSE coalesce(tot.favourites, 0) END AS favourites) fv
   CROSS JOIN LATERAL (
-        SELECT CASE WHEN snap.observed_at > coalesce(ev.last_reblog, '-infinity')
-                    THEN snap.reblogs::bigint ELSE ev.reblogs END AS reblogs) rb
+        SELECT CASE WHEN snap.observed_at > coalesce(lr.last_reblog, '-infinity')
+                    THEN snap.reblogs::bigint ELSE coalesce(tot.reblogs, 0) END AS reblogs) rb
   CROSS JOIN LATERAL (
         SELECT CASE WHEN snap.observed_at > coalesce(qe.last_quote, '-infinity')
                     THEN snap.quotes::bigint ELSE qe.quotes END AS quotes) qt

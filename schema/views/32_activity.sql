@@ -97,6 +97,11 @@ BEGIN
     ), pieces AS (
       SELECT bk.bucket, p.grain, p.piece_from, p.piece_to
         FROM buckets bk CROSS JOIN LATERAL pulse.range_pieces(bk.clip_from, bk.clip_to, $5) p
+    ), raw AS (
+      -- the partial hours at the edges, from the events (through their time indexes)
+      SELECT p.bucket, e.* FROM pieces p
+       CROSS JOIN LATERAL pulse.raw_engagements(p.piece_from, p.piece_to, $4) e
+       WHERE p.grain = 'raw'
     ), counted AS (
       SELECT p.bucket, x.channel, x.post_ref, x.replies, x.mentions, x.quotes,
              0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
@@ -111,11 +116,10 @@ BEGIN
       SELECT p.bucket, x.channel, x.post_ref, 0, 0, 0, x.favourites, x.reblogs, x.follows
         FROM pieces p JOIN pulse.activity_interactions_1d x ON p.grain = '1d' AND x.bucket = p.piece_from
       UNION ALL
-      SELECT p.bucket, e.channel, e.post_ref,
+      SELECT e.bucket, e.channel, e.post_ref,
              (e.kind = 'reply')::int, (e.kind = 'mention')::int, (e.kind = 'quote')::int,
              (e.kind = 'favourite')::int, (e.kind = 'reblog')::int, (e.kind = 'follow')::int
-        FROM pieces p JOIN pulse.engagement_rows e
-          ON p.grain = 'raw' AND e.occurred_at >= p.piece_from AND e.occurred_at < p.piece_to
+        FROM raw e
     ), counts AS (
       SELECT c.bucket, c.channel, coalesce(f.format, '') AS format,
              sum(c.replies)::bigint AS replies, sum(c.mentions)::bigint AS mentions,
@@ -131,13 +135,9 @@ BEGIN
           ON r.grain = p.grain AND r.bucket = p.piece_from
        WHERE ($4::text IS NULL OR r.channel = $4)
       UNION ALL
-      SELECT p.bucket, e.channel, coalesce(f.format, ''), pulse.bits_from(array_agg(n.account_no))
-        FROM pieces p
-        JOIN pulse.engagement_rows e
-          ON p.grain = 'raw' AND e.occurred_at >= p.piece_from AND e.occurred_at < p.piece_to
-        JOIN pulse.account_numbers n ON n.account_key = e.account_key
+      SELECT e.bucket, e.channel, coalesce(f.format, ''), pulse.bits_from(array_agg(e.account_no))
+        FROM raw e
         LEFT JOIN pulse.rollup_post_format f ON f.channel = e.channel AND f.post_ref = e.post_ref
-       WHERE ($4::text IS NULL OR e.channel = $4)
        GROUP BY 1, 2, 3
     ), accounts AS (
       SELECT s.bucket, s.channel, s.format, bit_count(pulse.bits_union(s.accounts)) AS n

@@ -37,14 +37,38 @@ BEGIN
   -- EXECUTE: planned with the actual values every call, so the optional filters fold away
   RETURN QUERY EXECUTE $q$
     WITH cohort AS (
+      -- the posts published in the range with their counts so far, by kpi.post_stats' rules, but
+      -- only the parts these columns need: the posts' rollup sums, the newest favourite and reblog
+      -- (one backward index probe each) and the latest snapshot -- no thread scans
       SELECT count(*) AS posts,
-             coalesce(sum(ps.replies), 0)::bigint    AS replies,
-             coalesce(sum(ps.favourites), 0)::bigint AS favourites,
-             coalesce(sum(ps.reblogs), 0)::bigint    AS reblogs
-        FROM kpi.post_stats ps
-       WHERE ps.posted_at >= $1 AND ps.posted_at < $2
-         AND ($3::text IS NULL OR ps.channel = $3)
-         AND ($4::text IS NULL OR ps.format = $4)
+             coalesce(sum(tot.replies), 0)::bigint AS replies,
+             coalesce(sum(CASE WHEN snap.observed_at > coalesce(lf.at, '-infinity')
+                               THEN snap.favourites ELSE coalesce(tot.favourites, 0) END), 0)::bigint AS favourites,
+             coalesce(sum(CASE WHEN snap.observed_at > coalesce(lr.at, '-infinity')
+                               THEN snap.reblogs ELSE coalesce(tot.reblogs, 0) END), 0)::bigint AS reblogs
+        FROM pulse.statuses p
+        LEFT JOIN LATERAL (
+              SELECT sum(x.replies) AS replies, sum(x.favourites) AS favourites, sum(x.reblogs) AS reblogs
+                FROM (SELECT s.replies, 0::bigint AS favourites, 0::bigint AS reblogs
+                        FROM pulse.activity_statuses_1d s WHERE s.channel = p.channel AND s.post_ref = p.status_id
+                      UNION ALL
+                      SELECT 0, i.favourites, i.reblogs
+                        FROM pulse.activity_interactions_1d i
+                       WHERE i.channel = p.channel AND i.post_ref = p.status_id) x) tot ON true
+        LEFT JOIN LATERAL (
+              SELECT s.observed_at, s.favourites, s.reblogs FROM pulse.post_snapshots s
+               WHERE s.channel = p.channel AND s.post_id = p.status_id
+               ORDER BY s.observed_at DESC LIMIT 1) snap ON true
+        LEFT JOIN LATERAL (
+              SELECT max(i.occurred_at) AS at FROM pulse.interactions i
+               WHERE i.channel = p.channel AND i.status_id = p.status_id AND i.kind = 'favourite') lf ON true
+        LEFT JOIN LATERAL (
+              SELECT max(i.occurred_at) AS at FROM pulse.interactions i
+               WHERE i.channel = p.channel AND i.status_id = p.status_id AND i.kind = 'reblog') lr ON true
+       WHERE p.relation = 'own_post' AND p.in_reply_to_id IS NULL
+         AND p.created_at >= $1 AND p.created_at < $2
+         AND ($3::text IS NULL OR p.channel = $3)
+         AND ($4::text IS NULL OR pulse.post_format(p.tags) = $4)
     ), sets AS (
       -- account sets from the rollups: whole days and hours, events only at the edges
       SELECT pulse.account_set($1, $2, $3, $4) AS active,
