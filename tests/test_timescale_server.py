@@ -86,10 +86,8 @@ def wait_for_scheduler(dbname: str, timeout: float = 30.0) -> None:
 def test_a_migrated_database_can_be_cloned_although_its_scheduler_was_connected(migrated_db: str) -> None:
     wait_for_scheduler(migrated_db)
     clone = f"pulse_tsc_{uuid.uuid4().hex[:10]}"
-    # The fault: cloning as it is fails while the scheduler holds a session on the template.
-    with pytest.raises(psycopg.errors.ObjectInUse):
-        with psycopg.connect(admin_url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{migrated_db}"')
+    # Unsealed, CREATE DATABASE ... TEMPLATE failed with ObjectInUse while the scheduler was on it
+    # (not asserted here: whether the scheduler is still connected 5 s later is up to the launcher).
     seal_template(migrated_db)
     try:
         create_db(clone, template=migrated_db)

@@ -50,10 +50,19 @@ DECLARE
   agg         record;
   last_end    timestamptz;  -- end of the aggregate's last complete bucket (inside window_end)
   first_start timestamptz;  -- start of its first bucket that lies wholly inside the window
+  REFRESH_LOCK CONSTANT bigint := 5052415426;  -- "PRAT" + 26: pg_advisory_lock key of this procedure
 BEGIN
   IF pulse.tier() <> 'timescale' THEN
     RETURN;
   END IF;
+  -- One caller at a time: this procedure is also the daily catch-up job, which the scheduler starts
+  -- at once in a new database, and overlapping refreshes of an aggregate fail instead of waiting. A
+  -- session lock, because it must outlive the COMMITs below; waited for at most two minutes (a
+  -- session whose refresh failed keeps it until it disconnects).
+  FOR i IN 1..2400 LOOP
+    EXIT WHEN pg_try_advisory_lock(REFRESH_LOCK);
+    PERFORM pg_sleep(0.05);
+  END LOOP;
   FOR agg IN
     WITH RECURSIVE depth AS (
       SELECT c.mat_hypertable_id, 0 AS level FROM _timescaledb_catalog.continuous_agg c
@@ -87,6 +96,7 @@ BEGIN
     CALL refresh_continuous_aggregate(agg.name, window_start, last_end);
     COMMIT;
   END LOOP;
+  PERFORM pg_advisory_unlock(REFRESH_LOCK);  -- false (and a warning) if the wait above gave up
 END $$;
 
 -- After (re)building: materialise everything once, then clear the flag (49_refresh.sql).
