@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,17 @@ if not SCHEMA_DIR.is_dir():
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x5052_4154  # "PRAT": one advisory lock for every migrate run on a database
 NO_TRANSACTION = "-- pulse:no-transaction"
+LOCK_NOT_AVAILABLE = "55P03"
+LOCK_ATTEMPTS = 5
+LOCK_RETRY_SECONDS = 1.0  # times the attempt number
 
 
 class MigrationError(Exception):
     """A migration cannot be applied; `str()` is one readable line."""
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate  # the server's error code, when the server refused a file
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,21 @@ def _run_file(conn: psycopg.Connection, path: Path, text: str, notices: _Notices
         conn.execute(text.encode())  # bytes: run the file as one simple-query script
     except psycopg.Error as exc:
         where = f" ({exc.diag.context.splitlines()[0]})" if exc.diag.context else ""
-        raise MigrationError(f"{path.name}: {exc.diag.message_primary}{where}") from None
+        raise MigrationError(f"{path.name}: {exc.diag.message_primary}{where}", exc.sqlstate) from None
+
+
+def _run_repeatable(conn: psycopg.Connection, path: Path, text: str, notices: _Notices | None = None) -> None:
+    """Run a re-runnable no-transaction view file, again when it met a busy lock (55P03): on full
+    TimescaleDB a refresh policy the scheduler has just started refuses our overlapping refresh of
+    the same aggregate ("due to a concurrent refresh"); it is done within seconds."""
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        try:
+            _run_file(conn, path, text, notices)
+            return
+        except MigrationError as exc:
+            if attempt == LOCK_ATTEMPTS or conn.closed or exc.sqlstate != LOCK_NOT_AVAILABLE:
+                raise
+            time.sleep(LOCK_RETRY_SECONDS * attempt)
 
 
 def migrate(
@@ -230,7 +252,7 @@ def migrate(
                     _run_file(conn, path, path.read_text(encoding="utf-8"), notices)
             for path in views:
                 if path not in tx_views:
-                    _run_file(conn, path, path.read_text(encoding="utf-8"), notices)
+                    _run_repeatable(conn, path, path.read_text(encoding="utf-8"), notices)
             return MigrateResult(detect_tier(conn), applied, [p.name for p in views])
         finally:
             if not conn.closed:  # a FATAL ended the session (and its lock): do not hide the cause

@@ -10,6 +10,8 @@ propagated both up-to-down and to descendants stored earlier.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Union
@@ -55,6 +57,16 @@ AnyEvent = Union[
 ]
 
 # How strongly a status is tied to the channel; a later copy may only move a status up this list.
+# Transient conflicts with another transaction, not faults: on full TimescaleDB the compression policy
+# compressing a chunk deadlocks (40P01) with a batch whose late rows go into that chunk. The server
+# picks one victim and rolls it back whole; the batch is written again after a short random pause.
+CONFLICTS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DeadlockDetectedError,  # 40P01
+    asyncpg.exceptions.SerializationError,  # 40001
+)
+CONFLICT_ATTEMPTS = 6
+CONFLICT_BACKOFF = 0.05  # seconds; the pause before attempt n is random in [0, 0.05 * 2**n)
+
 RANK = {Relation.OTHER: 0, Relation.MENTION: 1, Relation.QUOTE: 2, Relation.REPLY: 3, Relation.OWN_POST: 4}
 _INT32 = 2**31 - 1
 
@@ -279,6 +291,7 @@ class Sink:
         # Backends (by pid) whose staging tables exist: the DDL runs once per connection, not per
         # batch. A pid is forgotten on any failure, so a reused pid only costs one retried batch.
         self._staged_on: set[int] = set()
+        self.conflicts_retried = 0  # batches written again after a deadlock or serialization failure
 
     async def write(
         self, events: Sequence[AnyEvent], cursors: Sequence[CursorMark] = (), *, staged: Staged | None = None
@@ -290,6 +303,19 @@ class Sink:
         if not events and not cursors:
             return WriteResult()
         batch = _Batch(events)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return await self._write_once(batch, cursors)
+            except CONFLICTS:
+                # The server rolled the whole transaction back, cursors included: writing the batch
+                # again is exact (and every statement is idempotent on Mastodon ids anyway).
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise  # the batcher keeps retrying with its own, longer backoff
+                self.conflicts_retried += 1
+                await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF * 2**attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _write_once(self, batch: _Batch, cursors: Sequence[CursorMark]) -> WriteResult:
         async with self._pool.acquire() as conn:
             pid = conn.get_server_pid()
             try:
@@ -377,4 +403,4 @@ class Sink:
         return out
 
 
-__all__ = ["AnyEvent", "CursorMark", "RANK", "Sink", "Staged", "WriteResult", "clean_text"]
+__all__ = ["AnyEvent", "CONFLICTS", "CursorMark", "RANK", "Sink", "Staged", "WriteResult", "clean_text"]

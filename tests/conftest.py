@@ -52,6 +52,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_SALT = "test-salt-placeholder-1"
+CLONE_ATTEMPTS = 5  # each waits up to 5 s inside CREATE DATABASE for the template's sessions to end
 
 
 def admin_url() -> str:
@@ -74,13 +75,48 @@ def _dsn_url(dbname: str) -> str:
     return f"postgresql://{user}{pw}@{host}:{port}/{dbname}"
 
 
-def _create_db(name: str, template: str | None = None) -> None:
+def create_db(name: str, template: str | None = None) -> None:
     with psycopg.connect(admin_url(), autocommit=True) as conn:
-        tpl = f" TEMPLATE {template}" if template else ""
-        conn.execute(f'CREATE DATABASE "{name}"{tpl}')
+        if template is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+            return
+        # CREATE DATABASE ... TEMPLATE needs the template to itself. A sealed template admits no new
+        # session, but one that was already connecting may still be on it: end it and try again.
+        for attempt in range(CLONE_ATTEMPTS):
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == CLONE_ATTEMPTS - 1:
+                    raise
+                _end_sessions(conn, template)
 
 
-def _drop_db(name: str) -> None:
+def _end_sessions(conn: psycopg.Connection, dbname: str) -> None:
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        (dbname,),
+    )
+
+
+def seal_template(name: str) -> None:
+    """Make a migrated database fit to clone: no session on it now or later.
+
+    On full TimescaleDB the launcher starts a job scheduler in every database that has the extension,
+    and that scheduler (and the jobs it starts) stays connected, so every CREATE DATABASE ... TEMPLATE
+    failed with "source database is being accessed by other users". Its scheduler is stopped, the
+    database refuses connections from now on (the launcher skips such databases, as it skips
+    template0), and whatever was still connected is ended. The clones allow connections as usual.
+    """
+    with psycopg.connect(url_for(name), autocommit=True) as conn:
+        if conn.execute("SELECT to_regproc('_timescaledb_functions.stop_background_workers')").fetchone()[0]:
+            conn.execute("SELECT _timescaledb_functions.stop_background_workers()")
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        _end_sessions(conn, name)
+
+
+def drop_db(name: str) -> None:
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -88,35 +124,36 @@ def _drop_db(name: str) -> None:
 @pytest.fixture(scope="session")
 def template_db() -> Iterator[str]:
     name = f"pulse_tpl_{uuid.uuid4().hex[:10]}"
-    _create_db(name)
+    create_db(name)
     try:
         # PULSE_TIER=postgres lets the suite run on a server whose TimescaleDB is installed but not preloaded.
         migrate(_dsn_url(name), tier=os.environ.get("PULSE_TIER", "auto"))
+        seal_template(name)
         yield name
     finally:
-        _drop_db(name)
+        drop_db(name)
 
 
 @pytest.fixture
 def database_url(template_db: str) -> Iterator[str]:
     """URL of a fresh, fully migrated, empty database, dropped after the test."""
     name = f"pulse_t_{uuid.uuid4().hex[:12]}"
-    _create_db(name, template=template_db)
+    create_db(name, template=template_db)
     try:
         yield _dsn_url(name)
     finally:
-        _drop_db(name)
+        drop_db(name)
 
 
 @pytest.fixture
 def empty_database_url() -> Iterator[str]:
     """URL of a fresh database with nothing in it (for migration tests)."""
     name = f"pulse_e_{uuid.uuid4().hex[:12]}"
-    _create_db(name)
+    create_db(name)
     try:
         yield _dsn_url(name)
     finally:
-        _drop_db(name)
+        drop_db(name)
 
 
 @pytest.fixture

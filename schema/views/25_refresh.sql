@@ -2,24 +2,101 @@
 -- Re-runnable. They exist on every tier (no-ops below full TimescaleDB) so that callers (tests,
 -- operators, 49_refresh.sql) need no tier check.
 
--- Materialise the aggregates over [window_start, window_end) (NULL = unbounded). A no-op below full
--- TimescaleDB. Refreshing runs its own transactions: CALL it on its own, outside a transaction block
--- (psql, or a driver in autocommit mode), never from a function.
+-- Materialise the aggregates over [window_start, window_end) (NULL start = from the first event). A
+-- no-op below full TimescaleDB. Refreshing runs its own transactions: CALL it on its own, outside a
+-- transaction block (psql, or a driver in autocommit mode), never from a function.
+--
+-- Never past the end of each aggregate's last complete bucket (the start of the current hour, or of
+-- the current local day), whatever window_end says, just like the policies' end_offset. Once a bucket
+-- is materialised, real-time aggregation reads only the materialisation for it and later events
+-- wait for the next refresh of that bucket: a refresh to NULL (= the newest event) would freeze
+-- today's still-growing 1-day buckets until the policy's window reaches them tomorrow. The current
+-- bucket is left to real-time aggregation, which computes it from the events on every read.
+--
+-- Every continuous aggregate in schema pulse, found in the catalogue (so a new or renamed one needs no
+-- change here); one built on another (hierarchical) after the one it reads, then finer before coarser.
+-- Wait (up to two minutes) while a background job refreshes `agg`: its refresh policy, or the daily
+-- catch-up job in another session. TimescaleDB (2.28) does not queue overlapping refreshes of one
+-- aggregate; the second fails with "due to a concurrent refresh" (55P03), and the scheduler starts
+-- every job of a fresh database at once, so a refresh right after migrate would often meet one. A job
+-- starting in the instant between this check and the refresh can still win: callers that must not
+-- fail retry on 55P03 (ingester/migrate.py does). Always false where no background workers run.
+CREATE OR REPLACE FUNCTION pulse.await_refresh_jobs(agg regclass) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+  deadline timestamptz := clock_timestamp() + interval '2 minutes';
+  waited   boolean := false;
+BEGIN
+  LOOP
+    PERFORM pg_stat_clear_snapshot();  -- pg_stat_activity is otherwise read once per transaction
+    EXIT WHEN NOT EXISTS (
+      SELECT 1 FROM timescaledb_information.jobs j
+        JOIN pg_stat_activity a ON a.datname = current_database() AND a.application_name = j.application_name
+       WHERE a.state = 'active' AND a.pid <> pg_backend_pid()
+         AND ((j.proc_name = 'policy_refresh_continuous_aggregate'
+               AND format('%I.%I', j.hypertable_schema, j.hypertable_name)::regclass = agg)
+              OR (j.proc_schema = 'pulse' AND j.proc_name = 'refresh_aggregates_job')));
+    EXIT WHEN clock_timestamp() > deadline;
+    waited := true;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+  RETURN waited;
+END $$;
+
 CREATE OR REPLACE PROCEDURE pulse.refresh_aggregates(window_start timestamptz DEFAULT NULL,
                                                      window_end timestamptz DEFAULT NULL)
 LANGUAGE plpgsql AS $$
+DECLARE
+  agg         record;
+  last_end    timestamptz;  -- end of the aggregate's last complete bucket (inside window_end)
+  first_start timestamptz;  -- start of its first bucket that lies wholly inside the window
+  REFRESH_LOCK CONSTANT bigint := 5052415426;  -- "PRAT" + 26: pg_advisory_lock key of this procedure
 BEGIN
   IF pulse.tier() <> 'timescale' THEN
     RETURN;
   END IF;
-  CALL refresh_continuous_aggregate('pulse.activity_statuses_1h', window_start, window_end);
-  COMMIT;
-  CALL refresh_continuous_aggregate('pulse.activity_interactions_1h', window_start, window_end);
-  COMMIT;
-  CALL refresh_continuous_aggregate('pulse.activity_statuses_1d', window_start, window_end);
-  COMMIT;
-  CALL refresh_continuous_aggregate('pulse.activity_interactions_1d', window_start, window_end);
-  COMMIT;
+  -- One caller at a time: this procedure is also the daily catch-up job, which the scheduler starts
+  -- at once in a new database, and overlapping refreshes of an aggregate fail instead of waiting. A
+  -- session lock, because it must outlive the COMMITs below; waited for at most two minutes (a
+  -- session whose refresh failed keeps it until it disconnects).
+  FOR i IN 1..2400 LOOP
+    EXIT WHEN pg_try_advisory_lock(REFRESH_LOCK);
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+  FOR agg IN
+    WITH RECURSIVE depth AS (
+      SELECT c.mat_hypertable_id, 0 AS level FROM _timescaledb_catalog.continuous_agg c
+       WHERE c.parent_mat_hypertable_id IS NULL
+      UNION ALL
+      SELECT c.mat_hypertable_id, d.level + 1 FROM _timescaledb_catalog.continuous_agg c
+        JOIN depth d ON c.parent_mat_hypertable_id = d.mat_hypertable_id
+    )
+    SELECT format('%I.%I', c.user_view_schema, c.user_view_name)::regclass AS name,
+           f.bucket_width::interval AS width,
+           coalesce(f.bucket_timezone, 'UTC') AS tz,  -- a bucket without a zone is cut in UTC
+           f.bucket_origin::timestamptz AS origin, f.bucket_offset::interval AS "offset"
+      FROM _timescaledb_catalog.continuous_agg c
+      JOIN _timescaledb_catalog.continuous_aggs_bucket_function f USING (mat_hypertable_id)
+      JOIN depth d USING (mat_hypertable_id)
+     WHERE c.user_view_schema = 'pulse'
+     ORDER BY d.level, f.bucket_width::interval, c.user_view_name
+  LOOP
+    -- now() is this transaction's start; each COMMIT below starts a new one.
+    last_end := time_bucket(agg.width, least(coalesce(window_end, 'infinity'), now()),
+                            agg.tz, agg.origin, agg."offset");
+    first_start := CASE
+      WHEN window_start IS NULL THEN '-infinity'
+      WHEN time_bucket(agg.width, window_start, agg.tz, agg.origin, agg."offset") = window_start
+        THEN window_start
+      ELSE time_bucket(agg.width, window_start + agg.width, agg.tz, agg.origin, agg."offset")
+    END;
+    -- No whole bucket in the window: nothing to do (TimescaleDB would refuse "window too small").
+    CONTINUE WHEN first_start >= last_end;
+    PERFORM pulse.await_refresh_jobs(agg.name);
+    CALL refresh_continuous_aggregate(agg.name, window_start, last_end);
+    COMMIT;
+  END LOOP;
+  PERFORM pg_advisory_unlock(REFRESH_LOCK);  -- false (and a warning) if the wait above gave up
 END $$;
 
 -- After (re)building: materialise everything once, then clear the flag (49_refresh.sql).
