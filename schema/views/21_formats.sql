@@ -16,8 +16,12 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- The timezone of every local bucket (pulse.config, written by `ingester migrate`).
+-- PL/pgSQL: its query is planned once per session. As a SQL function (never inlined, being
+-- SECURITY DEFINER) it was parsed and planned at every call, several times per batch in the
+-- rollup triggers.
 CREATE OR REPLACE FUNCTION pulse.timezone() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce((SELECT value FROM pulse.config WHERE key = 'timezone'), 'Europe/Amsterdam')
-$$;
+BEGIN
+  RETURN coalesce((SELECT value FROM pulse.config WHERE key = 'timezone'), 'Europe/Amsterdam');
+END $$;

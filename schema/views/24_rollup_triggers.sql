@@ -294,11 +294,14 @@ BEGIN
   END IF;
 END $do$;
 
--- pulse.account_first_seen (011_first_seen.sql; kpi.sessions reads it): the same rule, but only
--- accounts that are new or seen earlier than stored reach the upsert -- ON CONFLICT ... WHERE
--- locks, and so writes, every row it meets, which was every known account of every batch.
+-- pulse.account_first_seen (011_first_seen.sql; kpi.sessions reads it): the same rules as there.
+-- PL/pgSQL, not SQL: a SQL function that is not inlined is parsed and planned at every call (it
+-- was a fifth of the triggers' CPU); PL/pgSQL keeps the plan for the session.
+-- Noting: only accounts that are new or seen earlier than stored reach the upsert -- ON CONFLICT
+-- ... WHERE locks, and so writes, every row it meets, which was every known account of every batch.
 CREATE OR REPLACE FUNCTION pulse.first_seen_note(p_channel text[], p_account text[], p_at timestamptz[])
-RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
   INSERT INTO pulse.account_first_seen AS f (channel, account_key, first_seen_at)
   SELECT m.c, m.a, m.t
     FROM (SELECT u.c, u.a, min(u.t) AS t FROM unnest(p_channel, p_account, p_at) AS u(c, a, t)
@@ -307,5 +310,33 @@ RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
    WHERE o.account_key IS NULL OR m.t < o.first_seen_at
    ORDER BY m.c, m.a          -- one lock order for concurrent writers
   ON CONFLICT (channel, account_key) DO UPDATE SET first_seen_at = excluded.first_seen_at
-   WHERE excluded.first_seen_at < f.first_seen_at
-$$;
+   WHERE excluded.first_seen_at < f.first_seen_at;
+END $$;
+
+-- Forgetting: where a removed engagement may have been the account's first, recompute it from the
+-- rows that remain (a probe through the account indexes); no engagement left means not seen.
+CREATE OR REPLACE FUNCTION pulse.first_seen_forget(p_channel text[], p_account text[], p_at timestamptz[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  WITH hit AS (
+    SELECT DISTINCT f.channel, f.account_key
+      FROM unnest(p_channel, p_account, p_at) AS u(c, a, t)
+      JOIN pulse.account_first_seen f ON f.channel = u.c AND f.account_key = u.a AND f.first_seen_at >= u.t
+  ), fresh AS (
+    SELECT h.channel, h.account_key,
+           least((SELECT min(s.created_at) FROM pulse.statuses s
+                   WHERE s.account_key = h.account_key AND s.channel = h.channel
+                     AND pulse.is_engagement(s.relation, s.thread_root_id)),
+                 (SELECT min(i.occurred_at) FROM pulse.interactions i
+                   WHERE i.account_key = h.account_key AND i.channel = h.channel)) AS t
+      FROM hit h
+  ), moved AS (
+    UPDATE pulse.account_first_seen f SET first_seen_at = r.t
+      FROM fresh r
+     WHERE f.channel = r.channel AND f.account_key = r.account_key
+       AND r.t IS NOT NULL AND f.first_seen_at <> r.t
+  )
+  DELETE FROM pulse.account_first_seen f
+   USING fresh r
+   WHERE f.channel = r.channel AND f.account_key = r.account_key AND r.t IS NULL;
+END $$;
