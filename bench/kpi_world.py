@@ -32,11 +32,16 @@ def _at(i: str, tp: str, window: str = "3 days") -> str:
             f" + ({i} % 1000000) * interval '1 microsecond')")
 
 
+def accounts_pool(scale: float) -> int:
+    """200,000 residents at scale 0.2 and above; fewer below, so a small world still has regulars."""
+    return max(1000, int(ACCOUNTS * min(1.0, 5 * scale)))
+
+
 def _channel(conn: psycopg.Connection, name: str, share: float, posts: int, base: int, scale: float) -> None:
     step = DAYS * 24 * 3600 // posts
     n_replies, n_favs, n_reblogs = (int(n * scale * share) for n in (1_500_000, 3_000_000, 500_000))
     n_follows, n_quotes, n_mentions = (int(n * scale * share) for n in (50_000, 20_000, 20_000))
-    accounts = max(1000, int(ACCOUNTS * share))
+    accounts = max(1000, int(accounts_pool(scale) * share))
     tp = f"(t0 + ((i % {posts}) * {step}) * interval '1 second')"  # the post row i is about
     post = f"({base} + i % {posts})::text"
     who = f"'acct' || floor({accounts} * random() ^ 2)::int"
@@ -66,7 +71,7 @@ def _channel(conn: psycopg.Connection, name: str, share: float, posts: int, base
         FROM generate_series(0, {n_replies - 1}) i, params,
              LATERAL (SELECT ({base + 10_000_000} + i)::text AS id, {_at('i', tp)} AS at) r""")
     # the city answers one addressed reply in fifty (one in five in Q&A threads), within 3 hours,
-    # when that is already past
+    # when that moment has passed
     conn.execute(f"""
       INSERT INTO pulse.statuses (channel, status_id, created_at, relation, account_key, in_reply_to_id,
                                   thread_root_id, url, source, ingested_at)
@@ -75,7 +80,7 @@ def _channel(conn: psycopg.Connection, name: str, share: float, posts: int, base
         FROM pulse.statuses,
              LATERAL (SELECT created_at + (1 + status_id::bigint % 10799) * interval '1 second' AS at) a
        WHERE channel = '{name}' AND relation IN ('reply', 'mention') AND thread_root_id IS NOT NULL
-         AND created_at < now() - interval '3 hours'
+         AND a.at < now() - interval '1 minute'
          AND (status_id::bigint % 50 = 0 OR ((thread_root_id::bigint - {base}) % 4 = 0 AND status_id::bigint % 5 = 0))""")
     # quotes of the posts, and mentions of the city outside any thread
     conn.execute(f"""
@@ -133,8 +138,7 @@ def _operations(conn: psycopg.Connection, scale: float) -> None:
                  (k % 120960) * 3, (k % 120960) / 17280, (k % 120960) / 720, (k % 120960) / 240,
                  (k % 120960) / 8640, (k % 11), 300 - (k % 300)
             FROM generate_series(0, 30 * 86400 / {every}) k,
-                 LATERAL (SELECT now() - interval '30 days' + k * interval '{every} seconds' AS at) h
-           WHERE h.at <= now()""")
+                 LATERAL (SELECT now() - k * interval '{every} seconds' AS at) h""")
         conn.execute(f"""
           INSERT INTO pulse.dead_letters (channel, received_at, source, reason, payload)
           SELECT '{name}', now() - (k * 431) % (30 * 86400) * interval '1 second', 'stream',
@@ -164,7 +168,7 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
     conn.execute(f"""
       INSERT INTO pulse.accounts (account_key, acct, url)
       SELECT 'acct' || n, 'resident' || n || '@example.social', 'https://example.social/@resident' || n
-        FROM generate_series(0, {ACCOUNTS - 1}) n""")
+        FROM generate_series(0, {accounts_pool(scale) - 1}) n""")
     _operations(conn, scale)
     _entry(conn)
     conn.execute("DROP TABLE params")
