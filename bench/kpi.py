@@ -64,7 +64,8 @@ def measure(conn: psycopg.Connection, queries: list[BenchQuery], runs: int,
     width = max(len(q.name) for q in queries) + 2
     print(f"{'query':<{width}}{'p50':>8}{'p95':>8}{'raw p50':>9}{'raw p95':>9}{'speedup':>9}"
           f"  {'p95<=100ms':<11}{'>=20x':<6}exact")
-    bad = slow = weak = unchecked = 0
+    slow = weak = unchecked = 0
+    mismatches: list[str] = []
     for q in queries:
         try:
             diff = compare(conn, q) if q.reads_kpi else None
@@ -76,8 +77,8 @@ def measure(conn: psycopg.Connection, queries: list[BenchQuery], runs: int,
                   f"--timeout; not compared", flush=True)
             continue
         except psycopg.Error as exc:
-            bad += 1
-            print(f"{q.name:<{width}}{'':>42}  {'':<17}MISMATCH error: {str(exc).splitlines()[0]}", flush=True)
+            mismatches.append(f"{q.name}: error: {str(exc).splitlines()[0]}")
+            print(f"{q.name:<{width}}{'':>42}  {'':<17}MISMATCH {mismatches[-1]}", flush=True)
             continue
         p50, p95, n = timed(conn, q.sql, runs, budget)
         fast = p95 <= P95_TARGET_MS
@@ -92,12 +93,15 @@ def measure(conn: psycopg.Connection, queries: list[BenchQuery], runs: int,
             note += f" (raw: {rn} of {runs} runs)"
         speedup = r95 / p95 if p95 > 0 else float("inf")
         strong = speedup >= SPEEDUP_TARGET if q.long_range else None
-        bad += diff is not None
         weak += strong is False
+        if diff is not None:
+            mismatches.append(f"{q.name}: {diff[:300]}")
         print(f"{q.name:<{width}}{p50:>8.1f}{p95:>8.1f}{r50:>9.1f}{r95:>9.1f}{speedup:>8.2f}x"
               f"  {'PASS' if fast else 'FAIL':<11}{'-' if strong is None else 'PASS' if strong else 'FAIL':<6}"
-              f"{'equal' if diff is None else 'MISMATCH ' + diff}{note}", flush=True)
-    return bad, slow, weak, unchecked
+              f"{'equal' if diff is None else 'MISMATCH ' + diff[:300]}{note}", flush=True)
+    for line in mismatches:  # again at the end, where nobody misses them
+        print(f"MISMATCH with raw events: {line}", file=sys.stderr)
+    return len(mismatches), slow, weak, unchecked
 
 
 def main() -> int:
@@ -132,11 +136,11 @@ def main() -> int:
         try:
             return bench(url, args)
         finally:
-            if not args.keep and not args.reuse:
+            if args.keep:
+                print(f"kept database {name} (time it again: --reuse {name})")
+            elif not args.reuse:
                 with psycopg.connect(admin, autocommit=True) as c:
                     c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            else:
-                print(f"kept database {name}")
     except (psycopg.OperationalError, MigrationError) as exc:
         print(f"bench/kpi.py: database {name}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
