@@ -73,7 +73,7 @@ def measure(conn: psycopg.Connection, queries: list[BenchQuery], runs: int,
             slow += 1
             unchecked += 1
             weak += q.long_range
-            print(f"{q.name:<{width}}{'':>42}  {'FAIL':<11}{'-':<6}TIMEOUT: one version took over "
+            print(f"{q.name:<{width}}{'':>42}  {'FAIL':<11}{'FAIL' if q.long_range else '-':<6}TIMEOUT: one version took over "
                   f"--timeout; not compared", flush=True)
             continue
         except psycopg.Error as exc:
