@@ -1,7 +1,8 @@
 """The rollups (020_rollups.sql, views/23-24) against the raw events, after random interleavings of
 inserts, late events, deletes, un-favourites, thread placements, relation upgrades and edits that
 change a post's format (and a format map that changes): every rollup-backed KPI equals its
-definition computed in Python from the rows stored at that moment (tests/rollup_oracle.py).
+definition computed in Python from the rows stored at that moment (tests/rollup_oracle.py), and so
+does pulse.account_first_seen, which the same trigger calls keep.
 
 Each seed plays a few hundred statements shaped like the sink's (multi-row INSERTs, DELETEs of a
 status with its favourites, UPDATEs of relation, thread root and tags) around both DST days.
@@ -165,6 +166,11 @@ def expected(rows: list[oracle.Engagement], bucket_of) -> dict[tuple, tuple]:  #
 
 def check(conn: psycopg.Connection, rng: random.Random) -> None:
     rows = oracle.engagements(conn)
+    first: dict[tuple[str, str], datetime] = {}
+    for e in rows:
+        first[(e.channel, e.account)] = min(first.get((e.channel, e.account), e.at), e.at)
+    assert dict(((c, a), t) for c, a, t in conn.execute(
+        "SELECT channel, account_key, first_seen_at FROM pulse.account_first_seen").fetchall()) == first
     assert stored_activity(conn, "activity_hourly") == expected(rows, oracle.hour_of)
     assert stored_activity(conn, "activity_daily") == expected(rows, lambda at: oracle.day_of(at, TZ))
     for _ in range(4):  # random ranges, edges anywhere (partial hours read the events)

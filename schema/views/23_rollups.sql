@@ -231,6 +231,9 @@ BEGIN
    WHERE NOT EXISTS (SELECT 1 FROM pulse.account_numbers a WHERE a.account_key = u.k)
    ORDER BY 1
   ON CONFLICT DO NOTHING;
+  -- each account's first engagement per channel (011_first_seen.sql; kpi.sessions reads it): kept
+  -- here, in the same trigger call, instead of by triggers of its own
+  PERFORM pulse.first_seen_note(p_channel, p_account, p_at);
   -- posts seen for the first time get their format (usually none: a batch is about known posts)
   SELECT array_agg(d.c ORDER BY d.c, d.r), array_agg(d.r ORDER BY d.c, d.r) INTO new_channel, new_ref
     FROM (SELECT DISTINCT u.c, u.r FROM unnest(p_channel, p_ref) AS u(c, r) WHERE u.r IS NOT NULL) d
@@ -253,6 +256,7 @@ CREATE OR REPLACE FUNCTION pulse.rollup_remove(p_channel text[], p_at timestampt
                                                p_account text[], p_ref text[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  PERFORM pulse.first_seen_forget(p_channel, p_account, p_at);
   IF pulse.tier() <> 'timescale' THEN
     PERFORM pulse.rollup_count(p_channel, p_at, p_kind, p_ref, -1);
   END IF;

@@ -200,6 +200,7 @@ BEGIN
   DELETE FROM pulse.rollup_counts;
   DELETE FROM pulse.rollup_accounts;
   DELETE FROM pulse.rollup_post_format;
+  DELETE FROM pulse.account_first_seen;   -- kept by pulse.rollup_add too: built again below
   SELECT (min(e.occurred_at) AT TIME ZONE tz)::date, (max(e.occurred_at) AT TIME ZONE tz)::date
     INTO first_day, last_day FROM pulse.engagement_rows e;
   IF first_day IS NULL THEN
@@ -233,6 +234,13 @@ DECLARE
 BEGIN
   -- Writers wait while the triggers are replaced (and the rollups built), so none slips in between.
   LOCK TABLE pulse.statuses, pulse.interactions IN SHARE ROW EXCLUSIVE MODE;
+  -- pulse.account_first_seen is kept by the rollup functions now (pulse.rollup_add/_remove): the
+  -- triggers 011_first_seen.sql made for it would do the same work a second time
+  DROP TRIGGER IF EXISTS first_seen_insert ON pulse.statuses;
+  DROP TRIGGER IF EXISTS first_seen_delete ON pulse.statuses;
+  DROP TRIGGER IF EXISTS first_seen_update ON pulse.statuses;
+  DROP TRIGGER IF EXISTS first_seen_insert ON pulse.interactions;
+  DROP TRIGGER IF EXISTS first_seen_delete ON pulse.interactions;
   DROP TRIGGER IF EXISTS rollup_insert ON pulse.statuses;
   DROP TRIGGER IF EXISTS rollup_delete ON pulse.statuses;
   DROP TRIGGER IF EXISTS rollup_update ON pulse.statuses;
