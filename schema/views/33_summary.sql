@@ -85,24 +85,31 @@ BEGIN
          AND ($4::text IS NULL OR o.format = $4)
     ), addressed AS (
       -- pulse.addressed_replies for replies written in the range, answered_at by a join
+      -- (the parent straight from pulse.statuses: pulse.own_statuses would join every channel
+      -- status to its format only to be asked whether the parent is one)
       SELECT r.channel, r.status_id, r.created_at AS replied_at,
-             coalesce(r.thread_root_id, o.root_id) AS post_id
+             coalesce(r.thread_root_id, o.thread_root_id, o.status_id) AS post_id
         FROM pulse.statuses r
-        LEFT JOIN pulse.own_statuses o ON o.channel = r.channel AND o.status_id = r.in_reply_to_id
+        LEFT JOIN pulse.statuses o
+               ON o.channel = r.channel AND o.status_id = r.in_reply_to_id AND o.relation = 'own_post'
        WHERE r.relation <> 'own_post'
          AND r.in_reply_to_id IS NOT NULL
          AND (r.relation = 'reply' OR o.status_id IS NOT NULL
               OR (r.thread_root_id IS NOT NULL AND r.mentions_channel))
          AND r.created_at >= $1 AND r.created_at < $2
          AND ($3::text IS NULL OR r.channel = $3)
+    ), answers_since AS MATERIALIZED (
+      -- answers come after the reply, so after `from`: only the channel's answers since then, few,
+      -- hashed once (MATERIALIZED: otherwise the planner probes the reply index once per reply)
+      SELECT x.channel, x.in_reply_to_id, x.created_at
+        FROM pulse.statuses x
+       WHERE x.relation = 'own_post' AND x.in_reply_to_id IS NOT NULL AND x.created_at > $1
+         AND ($3::text IS NULL OR x.channel = $3)
     ), answered AS (
-      -- answers come after the reply, so after `from`: only the channel's answers since then
       SELECT ad.channel, ad.status_id, ad.replied_at, ad.post_id, min(x.created_at) AS answered_at
         FROM addressed ad
-        LEFT JOIN pulse.statuses x
-               ON x.channel = ad.channel AND x.in_reply_to_id = ad.status_id
-              AND x.relation = 'own_post' AND x.in_reply_to_id IS NOT NULL
-              AND x.created_at > ad.replied_at AND x.created_at > $1
+        LEFT JOIN answers_since x
+               ON x.channel = ad.channel AND x.in_reply_to_id = ad.status_id AND x.created_at > ad.replied_at
        GROUP BY ad.channel, ad.status_id, ad.replied_at, ad.post_id
     ), responses AS (
       SELECT count(*) FILTER (WHERE ar.replied_at < now() - interval '72 hours') AS due,
