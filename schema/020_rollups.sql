@@ -41,7 +41,7 @@ CREATE TABLE pulse.rollup_counts (
   favourites  bigint      NOT NULL DEFAULT 0,
   reblogs     bigint      NOT NULL DEFAULT 0,
   follows     bigint      NOT NULL DEFAULT 0,
-  PRIMARY KEY (grain, channel, bucket, post_ref)
+  PRIMARY KEY (grain, bucket, channel, post_ref)   -- bucket before channel: ranges over every channel
 );
 -- kpi.post_stats sums a post's counts over its buckets
 CREATE INDEX rollup_counts_post_idx ON pulse.rollup_counts (channel, post_ref) WHERE grain = '1d';
@@ -53,10 +53,8 @@ CREATE TABLE pulse.rollup_accounts (
   format      text        NOT NULL,      -- '' = engagements about no post of known format
   accounts    bit varying NOT NULL,
   n           integer     NOT NULL,      -- bit_count(accounts)
-  PRIMARY KEY (grain, channel, bucket, format)
+  PRIMARY KEY (grain, bucket, channel, format)     -- bucket before channel: ranges over every channel
 );
--- ranges over every channel
-CREATE INDEX rollup_accounts_bucket_idx ON pulse.rollup_accounts (grain, bucket);
 
 CREATE TABLE pulse.rollup_post_format (
   channel     text NOT NULL,

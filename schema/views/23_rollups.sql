@@ -345,7 +345,7 @@ END $$;
 -- ('1h') and, at the edges, the partial hours that only the events can answer ('raw').
 CREATE OR REPLACE FUNCTION pulse.range_pieces(p_from timestamptz, p_to timestamptz, tz text)
 RETURNS TABLE (grain text, piece_from timestamptz, piece_to timestamptz)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE ROWS 30 AS $$   -- (a few days or hours: lets the planner probe the rollups by key)
 DECLARE
   d0 timestamptz;
   d1 timestamptz;

@@ -140,8 +140,11 @@ BEGIN
         LEFT JOIN pulse.rollup_post_format f ON f.channel = e.channel AND f.post_ref = e.post_ref
        GROUP BY 1, 2, 3
     ), accounts AS (
-      SELECT s.bucket, s.channel, s.format, bit_count(pulse.bits_union(s.accounts)) AS n
-        FROM sets s GROUP BY 1, 2, 3
+      -- the built-in bit_or per length first, then the few lengths with pulse.bits_union (23_rollups.sql)
+      SELECT g.bucket, g.channel, g.format, bit_count(pulse.bits_union(g.accounts)) AS n
+        FROM (SELECT s.bucket, s.channel, s.format, bit_or(s.accounts) AS accounts
+                FROM sets s GROUP BY s.bucket, s.channel, s.format, length(s.accounts)) g
+       GROUP BY 1, 2, 3
     )
     SELECT c.channel, c.bucket, nullif(c.format, ''), c.replies, c.mentions, c.favourites, c.reblogs,
            c.quotes, c.follows, coalesce(a.n, 0)
