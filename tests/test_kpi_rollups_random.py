@@ -220,3 +220,25 @@ def test_a_rebuild_from_the_events_gives_the_rollups_the_triggers_kept(database_
         kept = {v: stored_activity(conn, v) for v in ("activity_hourly", "activity_daily")}
         conn.execute("SELECT pulse.rollup_rebuild()")
         assert {v: stored_activity(conn, v) for v in kept} == kept
+
+
+def test_a_rebuild_keeps_engagements_at_the_same_instant_apart(database_url: str) -> None:
+    """Two channels' replies at one instant, about different posts: each stays with its own post, also
+    when the rebuild's sorts spill to disk (where equal keys come out in an order that depends on the
+    width of what is sorted)."""
+    at = datetime(2026, 9, 28, 13, tzinfo=UTC)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SET work_mem = '64kB'")
+        conn.execute("""INSERT INTO pulse.statuses (channel, status_id, created_at, relation, account_key, tags,
+                                                    thread_root_id, source)
+                        VALUES ('ams', 'p1', %(at)s, 'own_post', 'city', '{qena}', 'p1', 'rest'),
+                               ('zuid', 'p2', %(at)s, 'own_post', 'city', '{wonen}', 'p2', 'rest')""", {"at": at})
+        conn.execute("""INSERT INTO pulse.statuses (channel, status_id, created_at, relation, account_key,
+                                                    in_reply_to_id, thread_root_id, source)
+                        SELECT c.ch, c.ch || '-r' || i, %(at)s, 'reply', 'acct' || i, c.post, c.post, 'stream'
+                          FROM generate_series(1, 3000) i, (VALUES ('ams', 'p1'), ('zuid', 'p2')) c(ch, post)""",
+                     {"at": at})
+        kept = stored_activity(conn, "activity_daily")
+        conn.execute("SELECT pulse.rollup_rebuild()")
+        assert stored_activity(conn, "activity_daily") == kept
+        assert kept[("ams", oracle.day_of(at, TZ), "qa")][0] == 3000

@@ -209,12 +209,15 @@ BEGIN
   total := last_day - first_day + 1;
   d := first_day;
   WHILE d <= last_day LOOP
-    SELECT array_agg(e.channel ORDER BY e.occurred_at) AS c, array_agg(e.occurred_at ORDER BY e.occurred_at) AS t,
-           array_agg(e.kind ORDER BY e.occurred_at) AS k, array_agg(e.account_key ORDER BY e.occurred_at) AS a,
-           array_agg(e.post_ref ORDER BY e.occurred_at) AS p
+    -- One ordered row source for all five arrays: an ORDER BY inside each array_agg would sort each
+    -- on its own, and engagements at the same instant could then be paired across arrays wrongly.
+    SELECT array_agg(e.channel) AS c, array_agg(e.occurred_at) AS t, array_agg(e.kind) AS k,
+           array_agg(e.account_key) AS a, array_agg(e.post_ref) AS p
       INTO r
-      FROM pulse.engagement_rows e
-     WHERE e.occurred_at >= d::timestamp AT TIME ZONE tz AND e.occurred_at < (d + 1)::timestamp AT TIME ZONE tz;
+      FROM (SELECT x.channel, x.occurred_at, x.kind, x.account_key, x.post_ref
+              FROM pulse.engagement_rows x
+             WHERE x.occurred_at >= d::timestamp AT TIME ZONE tz AND x.occurred_at < (d + 1)::timestamp AT TIME ZONE tz
+             ORDER BY x.occurred_at) e;
     IF r.c IS NOT NULL THEN
       PERFORM pulse.rollup_add(r.c, r.t, r.k, r.a, r.p);
     END IF;
