@@ -98,11 +98,11 @@ async def _scrape(http: aiohttp.ClientSession, port: int) -> dict[str, float]:
 class Recorder:
     """Samples RSS and the schedule on a fixed real-time beat, against the shared scaled calendar.
 
-    The schedule's gauges are set when a catch-up ends, so they describe the schedule as of then, not
-    as of the sample: under load a catch-up may take hours of the calendar. The runs counter says
-    when: it goes up as a catch-up starts, right after the one before ended (the reconcile interval,
-    3 simulated minutes, between them). So the gauges read at a sample were set no earlier than the
-    sample before the one where the counter last changed; the bound counts back 30 days from there."""
+    The schedule's gauges are set when a catch-up ends and describe the schedule as its thread step saw
+    it, not as of the sample: under load a catch-up takes hours of the calendar. The runs counter says
+    when: it goes up as a catch-up starts. Gauges read with the counter at R come from run R - 1 or
+    later, which started after the last sample that saw the counter at R - 2 or less; the bound and the
+    oldest post's age count back from that sample's time (`as_of`)."""
 
     def __init__(self, sim: Simulator, clock: ScaledClock, pid: int, port: int, slack: timedelta) -> None:
         self.sim, self.clock, self.pid, self.port, self.slack = sim, clock, pid, port, slack
@@ -116,16 +116,15 @@ class Recorder:
 
     async def run(self, every: float) -> None:
         """Sample every `every` real seconds once the live days have begun, until cancelled."""
-        runs_seen, previous = -1, self.clock.now()
-        as_of = previous  # the earliest moment the schedule's gauges can describe
+        seen: list[tuple[int, datetime]] = []  # (runs counter, calendar time) of every sample so far
+        start = self.clock.now()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
             while True:
                 now, rss = self.clock.now(), rss_of(self.pid)
                 series = await _scrape(http, self.port)
                 runs = int(series.get("pulse_catchup_runs_total", 0))
-                if runs != runs_seen:
-                    runs_seen, as_of = runs, previous
-                previous = now
+                as_of = max((t for r, t in seen if r <= runs - 2), default=start)
+                seen = [(r, t) for r, t in seen if t >= as_of] + [(runs, now)]  # older ones are never needed
                 if rss is not None and self.live_at is not None:
                     t0, c0 = self.live_at
                     posts = series.get("pulse_thread_schedule_posts")

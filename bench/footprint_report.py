@@ -16,7 +16,7 @@ class Sample:
     schedule: int | None  # posts in the thread-polling schedule (None before the first catch-up)
     oldest_days: float | None  # age of the oldest post in it when it was last evaluated, simulated days
     bound: int  # channel posts of the 30 days + slack before then: the most the schedule may hold
-    lag_hours: float  # simulated hours since the schedule was evaluated at the latest
+    lag_hours: float  # simulated hours between as_of (the earliest the gauges can describe) and the sample
     polls: int  # threads re-read so far
     runs: int  # catch-up runs so far
 
@@ -73,8 +73,8 @@ def summarise(samples: list[Sample], days: float, max_slope: float, slack_hours:
             "flat" if slope_ok else "GROWING"),
         f"thread-polling schedule: {min(sizes, default=0)}–{max(sizes, default=0)} posts; oldest post in it "
         f"at most {max(ages, default=0.0):.2f} days old (limit {limit_days:.2f}); above the bound in "
-        f"{len(over)} of {len(live)} samples, too old in {len(too_old)}; catch-up lag at most "
-        f"{max(s.lag_hours for s in live):.1f} simulated hours → "
+        f"{len(over)} of {len(live)} samples, too old in {len(too_old)}; the gauges read "
+        f"at most {max(s.lag_hours for s in live):.1f} simulated hours old → "
         + ("bounded by the 30-day window" if not over and not too_old and sizes else "NOT BOUNDED"),
         f"thread polling managed {(live[-1].polls - live[0].polls) / span:.0f} threads re-read and "
         f"{(live[-1].runs - live[0].runs) / span:.0f} catch-up runs per simulated day",
