@@ -1,6 +1,7 @@
 """Soak benchmark (not part of the test suite): a long run with faults, watching memory and losses.
 
     .venv/bin/python bench/soak.py [--seconds 3600] [--rate 200] [--database-url URL]
+    .venv/bin/python bench/soak.py --days 30 [--speed 2880]   # footprint over time: bench/footprint.py
 
 Starts the in-process simulator and a real `python -m ingester run` subprocess on a scratch database
 (created and migrated here, dropped at the end), with the ingester's database connection running
@@ -46,6 +47,8 @@ from e2e import Ingester, converge, counts, db_address, duplicates, expected, in
 from ingester.migrate import migrate  # noqa: E402
 from ingester.simulator import RateLimits, Scenario, SimConfig, Simulator  # noqa: E402
 from tcpproxy import TcpProxy  # noqa: E402
+
+import footprint  # noqa: E402  (bench/, the script's own folder)
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SALT = "soak-salt-placeholder-1"
@@ -157,7 +160,7 @@ async def soak(args: argparse.Namespace) -> int:
                 TcpProxy(*db_address(url)) as proxy:
             env = ingester_env(
                 with_port(url, proxy.port), sim, SALT,
-                PULSE_RECONCILE_SECONDS=str(args.reconcile), PULSE_IDLE_TIMEOUT_SECONDS="20",
+                PULSE_RECONCILE_SECONDS=str(30.0 if args.reconcile is None else args.reconcile), PULSE_IDLE_TIMEOUT_SECONDS="20",
                 PULSE_BATCH_MAX_AGE_MS="200",
             )
             ingester = Ingester(env, log)
@@ -232,11 +235,17 @@ def main() -> None:
     p.add_argument("--outage-seconds", type=float, default=10.0)
     p.add_argument("--burst-every", type=float, default=1200.0, help="a 429 burst every N seconds (first at N/2)")
     p.add_argument("--burst-seconds", type=float, default=20.0)
-    p.add_argument("--reconcile", type=float, default=30.0, help="PULSE_RECONCILE_SECONDS for the ingester")
+    p.add_argument("--reconcile", type=float, default=None,
+                   help="PULSE_RECONCILE_SECONDS for the ingester (default 30; with --days 180, on the scaled clock)")
     p.add_argument("--sample-every", type=float, default=2.0, help="RSS sampling interval (s)")
     p.add_argument("--report-every", type=float, default=30.0, help="progress line interval (s)")
     p.add_argument("--settle", type=float, default=600.0, help="max seconds to wait for the counts at the end")
-    sys.exit(asyncio.run(soak(p.parse_args())))
+    footprint.add_arguments(p)
+    args = p.parse_args()
+    if args.days is not None:
+        footprint.check_arguments(p, args)
+        sys.exit(asyncio.run(footprint.footprint(args)))
+    sys.exit(asyncio.run(soak(args)))
 
 
 if __name__ == "__main__":

@@ -242,6 +242,15 @@ class Metrics:
         self.retention_last_run = Gauge(
             "pulse_retention_last_run_timestamp_seconds", "Last successful retention run (Unix).", registry=r
         )
+        self.thread_polls = Counter("pulse_thread_polls", "Threads re-read by thread polling.", ch, registry=r)
+        self.thread_schedule = Gauge(
+            "pulse_thread_schedule_posts", "Channel posts whose threads are polled (at most the last 30 days').",
+            ch, registry=r,
+        )
+        self.thread_schedule_oldest = Gauge(
+            "pulse_thread_schedule_oldest_post_timestamp_seconds",
+            "When the oldest post still polled was posted (Unix; 0 when none is).", ch, registry=r,
+        )
         self.spool_depth.labels("memory").set(0)
         self.spool_depth.labels("disk").set(0)
         # Process RSS/CPU/fds in our registry: the soak benchmark reads RSS drift from here.
@@ -271,6 +280,15 @@ class Metrics:
     def set_catching_up(self, channel: str, active: bool) -> None:
         self._catching_up[channel] = active
         self.catching_up.labels(channel).set(1 if active else 0)
+
+    def threads_polled(self, channel: str, n: int) -> None:
+        self.thread_polls.labels(channel).inc(n)
+
+    def set_thread_schedule(self, channel: str, posts: int, oldest: datetime | None) -> None:
+        """After each catch-up: how many posts the thread-polling schedule holds, and the oldest one's
+        time (the soak benchmark checks both stay within the 30-day window)."""
+        self.thread_schedule.labels(channel).set(posts)
+        self.thread_schedule_oldest.labels(channel).set(oldest.timestamp() if oldest is not None else 0)
 
     def dead_letter(self, channel: str) -> None:
         self.dead_letters.labels(channel).inc()

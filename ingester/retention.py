@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-_QUERY = "SELECT what, rows FROM pulse.apply_retention($1, $2, $3, $4)"
+from ingester.clock import Clock, SystemClock
+
+_QUERY = "SELECT what, rows FROM pulse.apply_retention($1, $2, $3, $4, $5)"
 
 # A first run after years of backlog may update many rows; it must not stall the sink's writes on a
 # lock for long, so give up on locks quickly and try again next round instead.
@@ -48,8 +51,9 @@ class Pool(Protocol):
     def acquire(self) -> AbstractAsyncContextManager[_Connection]: ...
 
 
-async def run_retention(pool: Pool, settings: RetentionSettings) -> dict[str, int]:
-    """Apply the policy once; return rows touched per action, e.g. `{"reply_text_purged": 12, ...}`.
+async def run_retention(pool: Pool, settings: RetentionSettings, as_of: datetime | None = None) -> dict[str, int]:
+    """Apply the policy once, counting the periods back from `as_of` (None: the database's now());
+    return rows touched per action, e.g. `{"reply_text_purged": 12, ...}`.
 
     Keys: reply_text_purged, other_statuses_deleted, dead_letters_deleted, heartbeats_deleted.
     Idempotent: a second call right after returns zeros. Database errors propagate.
@@ -63,6 +67,7 @@ async def run_retention(pool: Pool, settings: RetentionSettings) -> dict[str, in
                 settings.other_days,
                 settings.dead_letter_days,
                 settings.heartbeat_days,
+                as_of,
             )
     return {str(r["what"]): int(r["rows"]) for r in rows}
 
@@ -77,10 +82,12 @@ async def retention_loop(
     on_result: Callable[[dict[str, int]], None] | None = None,
     on_error: Callable[[BaseException], None] | None = None,
     stop: asyncio.Event | None = None,
+    clock: Clock = SystemClock(),
 ) -> None:
     """Run `run_retention` now (after `first_delay`) and then every `every_seconds`, until cancelled
     or `stop` is set. A failed run (database down, lock timeout) is logged and retried after
-    `min(retry_seconds, every_seconds)`; the loop never dies of it.
+    `min(retry_seconds, every_seconds)`; the loop never dies of it. Periods and delays are `clock` time
+    (the service's calendar), and each run counts the retention periods back from `clock.now()`.
     """
     log = structlog.get_logger("pulse.retention")
     stop = stop or asyncio.Event()
@@ -88,12 +95,12 @@ async def retention_loop(
     while not stop.is_set():
         if delay > 0:
             try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+                await asyncio.wait_for(stop.wait(), timeout=clock.wall(delay))
                 return  # stop was set while waiting
             except TimeoutError:
                 pass
         try:
-            result = await run_retention(pool, settings)
+            result = await run_retention(pool, settings, clock.now())
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure is retried; the service goes on

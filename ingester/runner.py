@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_ra
 
 from ingester import store
 from ingester.batcher import Batcher
+from ingester.clock import Clock, SystemClock
 from ingester.migrate import connect_failure
 from ingester.observability import Metrics, serve_metrics
 from ingester.report.delivery import Deliverer, DeliverySettings
@@ -115,9 +116,15 @@ def tune_gc() -> None:
 
 class Service:
     def __init__(
-        self, cfg: ServiceConfig, retention: RetentionSettings | None = None, report: DeliverySettings | None = None
+        self,
+        cfg: ServiceConfig,
+        retention: RetentionSettings | None = None,
+        report: DeliverySettings | None = None,
+        *,
+        clock: Clock = SystemClock(),
     ) -> None:
         self.cfg = cfg
+        self.clock = clock  # the channel's calendar (ingester/clock.py); bench/soak.py --days scales it
         self.retention = retention
         self.report = report  # the weekly report by e-mail; None: not configured
         self.runners: list[ChannelRunner] = []
@@ -178,7 +185,8 @@ class Service:
             batch_task = asyncio.create_task(batcher.run(), name="batcher")
             cursors = await store.load_cursors(pool)
             self.runners = [
-                ChannelRunner(ch, self.cfg, pool, batcher, self.metrics, spool.saturated) for ch in self.cfg.channels
+                ChannelRunner(ch, self.cfg, pool, batcher, self.metrics, spool.saturated, self.clock)
+                for ch in self.cfg.channels
             ]
             # Preparing waits for each server (retrying with backoff); a stop must still end it.
             prep = asyncio.ensure_future(asyncio.gather(*(r.prepare(cursors) for r in self.runners)))
@@ -201,6 +209,7 @@ class Service:
                             self.retention,
                             first_delay=60.0,
                             on_result=self.metrics.retention_applied,
+                            clock=self.clock,
                         ),
                         name="retention",
                     )

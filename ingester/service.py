@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from ingester import store
 from ingester.batcher import Batcher
+from ingester.clock import Clock, SystemClock
 from ingester.events import Event
 from ingester.frames import StreamError, StreamEvent, decode_ws_frame
 from ingester.identity import account_key
@@ -111,8 +112,10 @@ class ChannelRunner:
         batcher: Batcher,
         metrics: Metrics,
         saturated: Callable[[], bool] = lambda: False,
+        clock: Clock = SystemClock(),
     ) -> None:
         self.ch = ch
+        self.clock = clock
         self._saturated = saturated
         self.metrics = metrics
         self.cfg = cfg
@@ -126,6 +129,7 @@ class ChannelRunner:
         self.stream: StreamSource | None = None
         self.catchup: CatchUp | None = None
         self.last_event_at: datetime | None = None
+        self._polls_reported = 0  # catch-up's context polls already counted in the metrics
 
     async def prepare(self, cursors: dict[tuple[str, str], str]) -> None:
         try:
@@ -148,6 +152,7 @@ class ChannelRunner:
             own,
             hashtags=self.ch.hashtags,
             backfill_since=self.cfg.backfill_since,
+            clock=self.clock.now,
         )
         self.stream = StreamSource(
             StreamConfig(streaming, self.ch.access_token, self.ch.hashtags, idle_timeout=self.cfg.idle_timeout),
@@ -192,7 +197,7 @@ class ChannelRunner:
             return
         if isinstance(msg, StreamEvent) and msg.event == "notifications_merged":
             self._trigger.set()  # filtered notifications were released: re-read them
-        now = datetime.now(timezone.utc)
+        now = self.clock.now()
         for ev in normalize_stream(msg, self.ctx, now):
             await self._put(ev, received)
         self.last_event_at = now
@@ -205,13 +210,14 @@ class ChannelRunner:
         self.metrics.set_stream_connected(self.ch.name, False)
         self.metrics.reconnected(self.ch.name)
         if self._gap_since is None:
-            self._gap_since = datetime.now(timezone.utc)
+            self._gap_since = self.clock.now()
 
     async def _catchup_loop(self) -> None:
         assert self.catchup is not None
         while True:
             try:
-                await asyncio.wait_for(self._trigger.wait(), timeout=self.cfg.reconcile_seconds)
+                # Reconcile runs drive thread polling, whose intervals are calendar time.
+                await asyncio.wait_for(self._trigger.wait(), timeout=self.clock.wall(self.cfg.reconcile_seconds))
             except asyncio.TimeoutError:
                 pass
             self._trigger.clear()
@@ -237,6 +243,10 @@ class ChannelRunner:
                 continue
             finally:
                 self.metrics.set_catching_up(self.ch.name, False)
+                schedule, polls = self.catchup.schedule, self.catchup.stats.context_polls
+                self.metrics.set_thread_schedule(self.ch.name, len(schedule.posts), schedule.oldest())
+                self.metrics.threads_polled(self.ch.name, polls - self._polls_reported)
+                self._polls_reported = polls
             log.info(
                 "catch-up done",
                 channel=self.ch.name,
@@ -251,7 +261,7 @@ class ChannelRunner:
             await asyncio.sleep(self.cfg.heartbeat_seconds)
             row = {
                 "channel": self.ch.name,
-                "at": datetime.now(timezone.utc),
+                "at": self.clock.now(),
                 "stream_connected": self.stream.connected,
                 "last_frame_at": _wall(self.stream.last_frame_wall),
                 "last_event_at": self.last_event_at,

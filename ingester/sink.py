@@ -289,7 +289,10 @@ class Sink:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         # Backends (by pid) whose staging tables exist: the DDL runs once per connection, not per
-        # batch. A pid is forgotten on any failure, so a reused pid only costs one retried batch.
+        # batch. A pid is forgotten on any failure, so a reused pid only costs one retried batch, and
+        # when its connection closes (the pool retires idle connections after 5 minutes, and every
+        # outage replaces them all), so the set holds at most the pool's open connections instead of
+        # every backend the service ever used.
         self._staged_on: set[int] = set()
         self.conflicts_retried = 0  # batches written again after a deadlock or serialization failure
 
@@ -375,6 +378,7 @@ class Sink:
         if pid not in self._staged_on:
             await conn.execute(STAGE_DDL)
             self._staged_on.add(pid)
+            conn.add_termination_listener(lambda _conn: self._staged_on.discard(pid))
         await conn.copy_records_to_table(STAGE_TABLE, records=self._stage_rows(b), columns=STAGE_COPY_COLUMNS)
 
     async def _apply(self, conn: asyncpg.Connection, b: _Batch, cursors: Sequence[CursorMark]) -> WriteResult:

@@ -205,6 +205,8 @@ async def test_metrics_endpoint_exposes_every_counter_the_service_records() -> N
     m.set_ratelimit_remaining("main", 287)
     m.set_stream_connected("main", True)
     m.retention_applied({"reply_text_purged": 5})
+    m.set_thread_schedule("main", 150, datetime.fromtimestamp(1_760_000_000, tz=timezone.utc))
+    m.threads_polled("main", 3)
     runner = await serve_metrics(m, 0, host="127.0.0.1")
     try:
         status, body = await get(bound_port(runner), "/metrics")
@@ -226,6 +228,9 @@ async def test_metrics_endpoint_exposes_every_counter_the_service_records() -> N
         'pulse_stream_connected{channel="main"} 1.0',
         f'pulse_last_event_timestamp_seconds{{channel="main"}} {clock.now - 2.0:.1f}',
         'pulse_retention_rows_total{what="reply_text_purged"} 5.0',
+        'pulse_thread_schedule_posts{channel="main"} 150.0',
+        'pulse_thread_polls_total{channel="main"} 3.0',
+        'pulse_thread_schedule_oldest_post_timestamp_seconds{channel="main"} 1.76e+09',
     ):
         assert sample in body, sample
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
+from ingester.clock import ScaledClock
 from ingester.retention import RetentionSettings, retention_loop, run_retention
 from tcpproxy import TcpProxy  # tests/ is on sys.path (rootdir conftest, no __init__.py)
 
@@ -105,6 +107,14 @@ def test_text_period_is_configurable(database_url: str) -> None:
         add_status(conn, "30", days_ago(40))
         assert apply(conn, 60)["reply_text_purged"] == 0
         assert apply(conn, 30)["reply_text_purged"] == 1
+
+
+def test_the_periods_count_back_from_as_of_when_the_caller_passes_its_clock(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        add_status(conn, "35", days_ago(40))
+        purge = "SELECT rows FROM pulse.apply_retention(14, 7, 30, 30, %s) WHERE what = 'reply_text_purged'"
+        assert conn.execute(purge, (days_ago(30),)).fetchone()[0] == 0  # 10 days old then
+        assert conn.execute(purge, (days_ago(20),)).fetchone()[0] == 1  # 20 days old then
 
 
 def test_unplaced_other_statuses_are_deleted_after_other_days(database_url: str) -> None:
@@ -213,3 +223,33 @@ async def test_the_loop_survives_a_database_outage_and_applies_the_policy_afterw
     assert results[0]["reply_text_purged"] == 1
     with psycopg.connect(database_url) as conn:
         assert status(conn, "80")[0] is None
+
+
+async def test_the_loop_runs_on_the_service_clock_and_expires_rows_by_its_calendar(database_url: str) -> None:
+    # A calendar ten days behind real time, running a day per real second: the reply is half a day old
+    # on it at the start and passes the one-day text period about half a real second later.
+    origin = days_ago(10)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        add_status(conn, "90", origin - timedelta(hours=12))
+    clock = ScaledClock(origin, anchor=time.time(), speed=86400)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    results: list[dict[str, int]] = []
+    stop = asyncio.Event()
+    # every hour of the calendar: about 24 runs per real second
+    task = asyncio.create_task(
+        retention_loop(pool, 3600, RetentionSettings(text_days=1), on_result=results.append, stop=stop, clock=clock)
+    )
+    try:
+        async with asyncio.timeout(5):
+            while not any(r["reply_text_purged"] for r in results):
+                await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    finally:
+        task.cancel()
+        await pool.close()
+    assert results[0]["reply_text_purged"] == 0  # still under a day old on the calendar
+    assert 3 <= len(results) <= 40  # hourly on the calendar, not once an hour of real time
+    with psycopg.connect(database_url) as conn:
+        purged_at = status(conn, "90")[2]
+    assert origin + timedelta(hours=12) <= purged_at <= origin + timedelta(days=5)  # stamped on the calendar

@@ -6,6 +6,7 @@ database is the real PostgreSQL from the fixtures.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -398,3 +399,17 @@ async def test_the_store_upserts_the_channel_and_writes_heartbeats(pool: asyncpg
         await store.write_heartbeat(pool, {"channel": CH, "at": at, "stream_connected": True, "token": "x"})
     assert await pool.fetchval("SELECT acct FROM pulse.channels") == "mastodonpy_test"
     assert await store.last_alive(pool, CH) == at  # no statuses yet: the heartbeat is the last sign of life
+
+
+async def test_the_sink_forgets_a_connection_once_the_pool_closes_it_so_its_memory_stays_bounded(
+    pool: asyncpg.Pool,
+) -> None:
+    # The pool retires idle connections and replaces them after every outage; a service that runs for
+    # months sees thousands of backends. The sink's per-connection bookkeeping must not keep them all.
+    sink = Sink(pool)
+    for i in range(12):
+        await sink.write([favourite(str(100 + i), POST.status_id)])
+        await pool.expire_connections()  # as after an idle spell or an outage: the next acquire reconnects
+    await asyncio.sleep(0)  # termination listeners run on the next turn of the loop
+    assert len(sink._staged_on) <= 2  # the pool's max_size, not one entry per backend ever used
+    assert (await sink.write([favourite("200", POST.status_id)])).interactions == 1  # staging still works

@@ -137,3 +137,33 @@ async def test_a_repoll_sends_only_new_and_newly_edited_statuses_not_the_whole_t
     assert sorted(statuses_sent()) == sorted([("StatusEvent", a.id), ("EditEvent", a.id), ("StatusEvent", c.id)])
     assert "Met de fiets, en u?" in await pool.fetchval("SELECT content FROM pulse.statuses WHERE status_id = $1", a.id)
     assert await _kind_of(pool, c.id) == "reply"
+
+
+async def test_over_sixty_days_the_schedule_holds_only_the_posts_of_the_last_thirty_days(
+    sim: Simulator, sink: tuple[asyncpg.Pool, Batcher], salt: str
+) -> None:
+    # The channel posts every sixth day for 60 days and catch-up runs after each post: the schedule must
+    # hold exactly the posts younger than 30 days, never more, however old the channel gets.
+    pool, batcher = sink
+    city = sim.channel_account()
+    w = sim.world
+    rest = MastodonRest(sim.base_url, SecretStr(sim.token()))
+    ctx = ChannelContext(channel="main", account_id=city.id, salt=salt)
+    await store.upsert_channel(pool, "main", city.id, account_key("city", salt), city.acct, sim.base_url)
+    t0 = (datetime.now(timezone.utc) - timedelta(days=61)).replace(microsecond=0)  # Mastodon keeps milliseconds
+    clock = [t0]
+    catchup = CatchUp(rest, ctx, pool, batcher.put, {}, clock=lambda: clock[0])
+    posted: dict[str, datetime] = {}
+    for day in range(0, 61, 6):
+        at = t0 + timedelta(days=day)
+        post = w.post(city.id, f"Dag {day}: wat vindt u ervan?", at=at)
+        posted[post.id] = at
+        clock[0] = at + timedelta(hours=1)
+        await catchup.run()  # stores the new post
+        await batcher.flush()
+        await catchup.run()  # and tracks and polls it
+        await batcher.flush()
+        young = {p for p, when in posted.items() if clock[0] - when < timedelta(days=30)}
+        assert set(catchup.schedule.posts) == young
+    assert len(catchup.schedule.posts) == 5  # days 36..60: the 30-day window, while 11 posts exist
+    assert catchup.schedule.oldest() == t0 + timedelta(days=36)

@@ -45,6 +45,7 @@ class Scenario(BaseModel):
     edit_share: float = Field(default=0.04, ge=0, le=1)
     filtered_share: float = Field(default=0.0, ge=0, le=1)  # notifications caught by the policy
     noise_share: float = Field(default=0.01, ge=0, le=1)  # notifications_merged, announcement, ...
+    post_share: float = Field(default=0.015, ge=0, le=1)  # the city's new top-level posts
     start_at: datetime | None = None  # backdating: first action's time (timezone-aware)
     time_step: timedelta = timedelta(minutes=1)  # between actions when backdated
 
@@ -62,7 +63,7 @@ class Player:
         self.pools = Pools(world, channel_ids, resident_ids)
         self._weights: list[tuple[str, float]] = [
             ("reply", 0.34), ("favourite", 0.15), ("reblog", 0.07), ("follow", 0.04),
-            ("quote", 0.04), ("mention", 0.06), ("answer", 0.07), ("post", 0.015),
+            ("quote", 0.04), ("mention", 0.06), ("answer", 0.07), ("post", scenario.post_share),
             ("edit", scenario.edit_share), ("delete", scenario.delete_share),
             ("withdraw", scenario.withdraw_share), ("noise", scenario.noise_share),
         ]

@@ -49,6 +49,10 @@ class ThreadSchedule:
     def forget(self, post_id: str) -> None:
         self.posts.pop(post_id, None)
 
+    def oldest(self) -> datetime | None:
+        """When the oldest post still tracked was posted (None: nothing tracked)."""
+        return min((st.posted_at for st in self.posts.values()), default=None)
+
     def due(self, now: datetime, *, young_within: timedelta | None = None) -> list[str]:
         """Posts whose interval has passed, youngest first. `young_within` forces posts younger than it
         (used after a stream gap, when anything may have happened in their threads)."""

@@ -2,11 +2,17 @@
 -- The ingester calls it periodically (ingester/retention.py); an operator may call it by hand.
 -- Why each part exists is written in docs/privacy.md.
 
+-- The four-argument form (before `as_of`) would make every call ambiguous beside the new one.
+DROP FUNCTION IF EXISTS pulse.apply_retention(int, int, int, int);
+
 CREATE OR REPLACE FUNCTION pulse.apply_retention(
   text_days        int DEFAULT 180,
   other_days       int DEFAULT 7,
   dead_letter_days int DEFAULT 30,
-  heartbeat_days   int DEFAULT 30
+  heartbeat_days   int DEFAULT 30,
+  -- The moment the periods count back from: the service passes its clock (ingester/clock.py), so a
+  -- time-compressed run (bench/soak.py --days) expires rows by its own calendar. NULL: now().
+  as_of            timestamptz DEFAULT NULL
 ) RETURNS TABLE (what text, rows bigint)
 LANGUAGE plpgsql
 -- Runs with the owner's rights so the writer role needs EXECUTE only, not DELETE on every table.
@@ -15,7 +21,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-  started timestamptz := now();
+  started timestamptz := coalesce(as_of, now());
   n       bigint;
   ts      name;
   job     int;
@@ -81,19 +87,20 @@ BEGIN
   what := 'heartbeats_deleted'; rows := n; RETURN NEXT;
 END $$;
 
-COMMENT ON FUNCTION pulse.apply_retention(int, int, int, int) IS
+COMMENT ON FUNCTION pulse.apply_retention(int, int, int, int, timestamptz) IS
   'Retention policy (docs/privacy.md): purge residents'' status text and links older than text_days '
   '(rows and counts stay), delete unplaced ''other'' statuses older than other_days, dead letters older than '
-  'dead_letter_days, heartbeats older than heartbeat_days. Idempotent. Returns one row per action: '
+  'dead_letter_days, heartbeats older than heartbeat_days, every period counted back from as_of (default now()). '
+  'Idempotent. Returns one row per action: '
   'reply_text_purged, other_statuses_deleted, dead_letters_deleted, heartbeats_deleted.';
 
-REVOKE ALL ON FUNCTION pulse.apply_retention(int, int, int, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pulse.apply_retention(int, int, int, int, timestamptz) FROM PUBLIC;
 
 -- The roles are cluster-wide and created by the KPI layer's file; grant only when they exist so this
 -- file runs on a database where that file has not run yet.
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pulse_writer') THEN
-    GRANT EXECUTE ON FUNCTION pulse.apply_retention(int, int, int, int) TO pulse_writer;
+    GRANT EXECUTE ON FUNCTION pulse.apply_retention(int, int, int, int, timestamptz) TO pulse_writer;
   END IF;
 END $$;
