@@ -20,14 +20,14 @@
 -- numbered, so two sets may differ in length: the missing tail is all zeros.
 -- (PL/pgSQL here and below where a function runs a query: its plan is kept for the session, where
 -- a non-inlined SQL function would be planned again at every call.)
--- Sets are padded with zeros to a whole number of 65,536-bit blocks, so that all sets of one
+-- Sets are padded with zeros to a whole number of 8,192-bit blocks, so that all sets of one
 -- channel's history have one of a few lengths: reading ORs each group of equal length with the
 -- built-in bit_or (fast, but it needs equal lengths) and only the group results with pulse.bits_or.
 CREATE OR REPLACE FUNCTION pulse.bits_from(ns integer[]) RETURNS bit varying
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
   RETURN (SELECT coalesce((string_agg(repeat('0', x.n - coalesce(x.p, -1) - 1) || '1', '' ORDER BY x.n)
-                           || repeat('0', 65535 - max(x.n) % 65536))::bit varying,
+                           || repeat('0', 8191 - max(x.n) % 8192))::bit varying,
                           B'')
             FROM (SELECT d.n, lag(d.n) OVER (ORDER BY d.n) AS p
                     FROM (SELECT DISTINCT u.n FROM unnest(ns) AS u(n) WHERE u.n IS NOT NULL) d) x);
