@@ -79,8 +79,9 @@ def drop_time_bucket(url: str) -> None:
 
 
 async def test_every_panel_and_alert_query_runs_on_plain_postgresql_with_the_timescaledb_flag_off(
-    database_url: str,
+    plain_database_url: str,
 ) -> None:
+    database_url = plain_database_url  # plain tier even when TEST_DATABASE_URL's server has TimescaleDB
     await live_database(database_url)  # a busy scenario (it installs a time_bucket() stand-in)
     now = datetime.now(UTC)
     with_flag = every_query(database_url, timescaledb=True, now=now)

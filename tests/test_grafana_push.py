@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -181,13 +182,28 @@ def test_first_push_creates_datasource_folder_dashboards_and_rules(grafana: tupl
 
 
 def test_on_plain_postgresql_push_turns_the_datasource_timescaledb_flag_off(
-    grafana: tuple[FakeGrafana, str], database_url: str
+    grafana: tuple[FakeGrafana, str], plain_database_url: str
 ) -> None:
     fake, url = grafana
-    result = push(url, tier=None, database_url=database_url)  # auto: the tier is read from DATABASE_URL
+    result = push(url, tier=None, database_url=plain_database_url)  # auto: the tier is read from DATABASE_URL
     assert result.exit_code == 0, result.output
     assert fake.datasources["pulse-pg"]["jsonData"]["timescaledb"] is False
     assert "database tier: plain PostgreSQL" in result.output and "TimescaleDB flag off" in result.output
+
+
+def test_on_timescaledb_push_keeps_the_datasource_timescaledb_flag_on(
+    grafana: tuple[FakeGrafana, str], database_url: str
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        tier = conn.execute("SELECT pulse.tier()").fetchone()[0]  # type: ignore[index]
+    if tier == "postgres":
+        pytest.skip("TEST_DATABASE_URL's server has no TimescaleDB (the plain tier is tested above)")
+    fake, url = grafana
+    result = push(url, tier=None, database_url=database_url)
+    assert result.exit_code == 0, result.output
+    assert fake.datasources["pulse-pg"]["jsonData"]["timescaledb"] is True
+    assert "TimescaleDB" in result.output.split("database tier: ")[1].split(";")[0]
+    assert "TimescaleDB flag on" in result.output
 
 
 def test_push_without_a_tier_or_database_url_says_what_to_do(grafana: tuple[FakeGrafana, str]) -> None:

@@ -191,3 +191,26 @@ async def test_late_rows_written_while_the_compression_policy_runs_end_exact_and
     assert policy_runs >= 1
     assert sink.conflicts_retried >= 1, (
         f"no deadlock in {written // 20} batches against {policy_runs} policy runs: the retry went untested")
+
+
+def test_a_refresh_holding_the_lock_does_not_wait_for_the_catch_up_job_that_waits_for_it(migrated_db: str) -> None:
+    # The daily catch-up job (started at once in every new database) waits for refresh_aggregates' advisory
+    # lock; a caller holding that lock also waited for the running catch-up job: both stood still for the
+    # full two minutes (tests/test_upgrade.py took 140 s instead of 40).
+    with psycopg.connect(url_for(migrated_db), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(5052415426)")  # as refresh_aggregates takes it: this session holds it
+        job = conn.execute("SELECT job_id FROM timescaledb_information.jobs"
+                           " WHERE proc_schema = 'pulse' AND proc_name = 'refresh_aggregates_job'").fetchone()[0]
+        conn.execute("SELECT alter_job(%s, next_start => now())", (job,))
+        deadline = time.monotonic() + 60
+        while not conn.execute("SELECT count(*) FROM pg_stat_activity a JOIN timescaledb_information.jobs j"
+                               " ON a.application_name = j.application_name"
+                               " WHERE a.datname = current_database() AND j.job_id = %s AND a.state = 'active'",
+                               (job,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the scheduler never started the catch-up job"
+            time.sleep(0.2)
+        started = time.monotonic()
+        conn.execute("CALL pulse.refresh_aggregates()")  # re-takes the lock it holds, then refreshes
+        took = time.monotonic() - started
+        conn.execute("SELECT pg_advisory_unlock_all()")
+    assert took < 30, f"refresh_aggregates waited {took:.0f} s for the job that waited for it"

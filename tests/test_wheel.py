@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from test_fresh_clone import repo_files
 from test_grafana_push import DB_PASSWORD, TOKEN, FakeGrafana, grafana  # noqa: F401 - the stand-in fixture
@@ -46,6 +47,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield venv / "bin"
 
 
+# What `migrate` prints first for each pulse.tier(): a clone of the suite's template has the server's tier.
+TIER_LINE = {"postgres": "database tier: plain PostgreSQL", "apache": "database tier: Apache-only TimescaleDB",
+             "timescale": "database tier: full TimescaleDB"}
+
+
+def tier_of(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return str(conn.execute("SELECT pulse.tier()").fetchone()[0])  # type: ignore[index]
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PULSE_", "MASTODON_", "DATABASE_URL", "GRAFANA", "PYTHON", "VIRTUAL_ENV"))}
@@ -67,7 +78,7 @@ def test_migrate_and_the_demo_run_from_the_installed_wheel(
 ) -> None:
     env = clean_env(DATABASE_URL=empty_database_url)
     out = sh(installed / "ingester", "migrate", cwd=tmp_path, env=env)
-    assert out.startswith("database tier: plain PostgreSQL") and "migrations applied: " in out
+    assert out.startswith(TIER_LINE[tier_of(empty_database_url)]) and "migrations applied: " in out
     out = sh(installed / "ingester", "demo", "--events", "100", "--history", "200", cwd=tmp_path,
              env=env | {"PULSE_LANGUAGE": "en"})
     assert out.splitlines()[-1].startswith("Everything was fetched")
@@ -84,6 +95,7 @@ def test_grafana_build_and_push_run_from_the_installed_wheel(
     env = clean_env(DATABASE_URL=database_url, GRAFANA_TOKEN=TOKEN, PULSE_GRAFANA_DB_PASSWORD=DB_PASSWORD)
     out = sh(installed / "ingester", "grafana", "push", "--url", url, "--db-host", "db.example:5432",
              cwd=tmp_path, env=env)
-    assert "TimescaleDB flag off" in out and fake.violations == []
+    timescaledb = tier_of(database_url) != "postgres"  # the flag follows the server's tier
+    assert f"TimescaleDB flag {'on' if timescaledb else 'off'}" in out and fake.violations == []
     assert set(fake.dashboards) == {"pulse-overview", "pulse-live", "pulse-post", "pulse-health"}
-    assert fake.datasources["pulse-pg"]["jsonData"]["timescaledb"] is False
+    assert fake.datasources["pulse-pg"]["jsonData"]["timescaledb"] is timescaledb

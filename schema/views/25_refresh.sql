@@ -15,8 +15,8 @@
 --
 -- Every continuous aggregate in schema pulse, found in the catalogue (so a new or renamed one needs no
 -- change here); one built on another (hierarchical) after the one it reads, then finer before coarser.
--- Wait (up to two minutes) while a background job refreshes `agg`: its refresh policy, or the daily
--- catch-up job in another session. TimescaleDB (2.28) does not queue overlapping refreshes of one
+-- Wait (up to two minutes) while a background job refreshes `agg`: its refresh policy (the daily
+-- catch-up job in another session is kept out by refresh_aggregates' advisory lock). TimescaleDB (2.28) does not queue overlapping refreshes of one
 -- aggregate; the second fails with "due to a concurrent refresh" (55P03), and the scheduler starts
 -- every job of a fresh database at once, so a refresh right after migrate would often meet one. A job
 -- starting in the instant between this check and the refresh can still win: callers that must not
@@ -33,9 +33,11 @@ BEGIN
       SELECT 1 FROM timescaledb_information.jobs j
         JOIN pg_stat_activity a ON a.datname = current_database() AND a.application_name = j.application_name
        WHERE a.state = 'active' AND a.pid <> pg_backend_pid()
-         AND ((j.proc_name = 'policy_refresh_continuous_aggregate'
-               AND format('%I.%I', j.hypertable_schema, j.hypertable_name)::regclass = agg)
-              OR (j.proc_schema = 'pulse' AND j.proc_name = 'refresh_aggregates_job')));
+         AND j.proc_name = 'policy_refresh_continuous_aggregate'
+         AND format('%I.%I', j.hypertable_schema, j.hypertable_name)::regclass = agg);
+    -- Not the daily catch-up job: it refreshes only through refresh_aggregates, whose advisory lock the
+    -- caller of this function holds, so a running catch-up job is waiting for that lock, and waiting
+    -- for it here stalled both for the full two minutes.
     EXIT WHEN clock_timestamp() > deadline;
     waited := true;
     PERFORM pg_sleep(0.05);
