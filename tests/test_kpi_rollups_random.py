@@ -160,10 +160,6 @@ def stored_activity(conn: psycopg.Connection, view: str) -> dict[tuple, tuple]:
     return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
 
 
-def expected(rows: list[oracle.Engagement], bucket_of) -> dict[tuple, tuple]:  # type: ignore[no-untyped-def]
-    return oracle.activity(rows, bucket_of)
-
-
 def check(conn: psycopg.Connection, rng: random.Random) -> None:
     rows = oracle.engagements(conn)
     first: dict[tuple[str, str], datetime] = {}
@@ -171,8 +167,8 @@ def check(conn: psycopg.Connection, rng: random.Random) -> None:
         first[(e.channel, e.account)] = min(first.get((e.channel, e.account), e.at), e.at)
     assert dict(((c, a), t) for c, a, t in conn.execute(
         "SELECT channel, account_key, first_seen_at FROM pulse.account_first_seen").fetchall()) == first
-    assert stored_activity(conn, "activity_hourly") == expected(rows, oracle.hour_of)
-    assert stored_activity(conn, "activity_daily") == expected(rows, lambda at: oracle.day_of(at, TZ))
+    assert stored_activity(conn, "activity_hourly") == oracle.activity(rows, oracle.hour_of)
+    assert stored_activity(conn, "activity_daily") == oracle.activity(rows, lambda at: oracle.day_of(at, TZ))
     for _ in range(4):  # random ranges, edges anywhere (partial hours read the events)
         a = rng.choice(STARTS) + timedelta(minutes=rng.randrange(-600, 5000))
         b = a + timedelta(minutes=rng.randrange(1, 4000))
@@ -189,15 +185,15 @@ def check(conn: psycopg.Connection, rng: random.Random) -> None:
             "SELECT * FROM kpi.activity(%s, %s, %s, %s)", (a, b, period, ch)).fetchall()}
         inside = [e for e in rows if a <= e.at < b and (ch is None or e.channel == ch)]
         if period == "hour":
-            want = expected(inside, oracle.hour_of)
+            want = oracle.activity(inside, oracle.hour_of)
         elif period == "day":
-            want = expected(inside, lambda at: oracle.day_of(at, TZ))
+            want = oracle.activity(inside, lambda at: oracle.day_of(at, TZ))
         else:
             def week_of(at: datetime) -> datetime:
                 day = oracle.day_of(at, TZ)
                 monday = day.replace(tzinfo=None) - timedelta(days=day.weekday())
                 return monday.replace(tzinfo=TZ)
-            want = expected(inside, week_of)
+            want = oracle.activity(inside, week_of)
         assert got_activity == want, (a, b, period, ch)
 
 

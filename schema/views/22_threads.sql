@@ -37,19 +37,32 @@ SELECT s.channel,
          ON pf.channel = s.channel AND pf.status_id = coalesce(s.thread_root_id, s.status_id)
  WHERE s.relation = 'own_post';
 
+-- What an engagement status is (its kind) and which channel status it is about (its post_ref): one
+-- definition for this view, the rollup triggers and the rollups' edge reads (23-24). Simple SQL
+-- expressions, so the planner inlines them and the view's indexes still apply.
+CREATE OR REPLACE FUNCTION pulse.engagement_kind(relation text, thread_root_id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN thread_root_id IS NOT NULL OR relation = 'reply' THEN 'reply'
+              WHEN relation = 'quote' THEN 'quote' ELSE 'mention' END
+$$;
+
+CREATE OR REPLACE FUNCTION pulse.engagement_ref(relation text, thread_root_id text, in_reply_to_id text,
+                                                quoted_id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN thread_root_id IS NOT NULL THEN thread_root_id
+              WHEN relation = 'reply' THEN in_reply_to_id
+              WHEN relation = 'quote' THEN quoted_id END
+$$;
+
 -- One row per engagement by another account, with the channel status it is about (post_ref: the
 -- thread root for replies inside a thread). Same classification as the contract view
 -- kpi.engagements; post_ref maps to a format through pulse.own_statuses.
 CREATE OR REPLACE VIEW pulse.engagement_rows AS
 SELECT s.channel,
        s.created_at                                                   AS occurred_at,
-       CASE WHEN s.thread_root_id IS NOT NULL OR s.relation = 'reply' THEN 'reply'
-            WHEN s.relation = 'quote' THEN 'quote'
-            ELSE 'mention' END                                        AS kind,
+       pulse.engagement_kind(s.relation, s.thread_root_id)            AS kind,
        s.account_key,
-       CASE WHEN s.thread_root_id IS NOT NULL THEN s.thread_root_id
-            WHEN s.relation = 'reply' THEN s.in_reply_to_id
-            WHEN s.relation = 'quote' THEN s.quoted_id END            AS post_ref
+       pulse.engagement_ref(s.relation, s.thread_root_id, s.in_reply_to_id, s.quoted_id) AS post_ref
   FROM pulse.statuses s
  WHERE s.relation <> 'own_post'
    AND (s.thread_root_id IS NOT NULL OR s.relation IN ('reply', 'quote', 'mention'))
