@@ -413,3 +413,27 @@ async def test_the_sink_forgets_a_connection_once_the_pool_closes_it_so_its_memo
     await asyncio.sleep(0)  # termination listeners run on the next turn of the loop
     assert len(sink._staged_on) <= 2  # the pool's max_size, not one entry per backend ever used
     assert (await sink.write([favourite("200", POST.status_id)])).interactions == 1  # staging still works
+
+
+async def test_a_batch_that_loses_a_deadlock_is_written_again_and_stored_once(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The sink's retry on 40P01 (on full TimescaleDB, compression meets late rows this way), on any
+    server: another session holds interactions and then asks for statuses, which the batch holds."""
+    other = await asyncpg.connect(database_url)
+    try:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("LOCK TABLE pulse.interactions IN SHARE ROW EXCLUSIVE MODE")
+        sink = Sink(pool)
+        writing = asyncio.create_task(sink.write([POST, favourite("31", POST.status_id)]))
+        await asyncio.sleep(0.3)  # the batch has written statuses and waits for interactions
+        # closes the cycle; the batch, waiting longer, is the one the deadlock check aborts
+        await other.execute("LOCK TABLE pulse.statuses IN SHARE ROW EXCLUSIVE MODE")
+        await tx.commit()
+        result = await writing
+    finally:
+        await other.close()
+    assert sink.conflicts_retried == 1
+    assert (result.statuses, result.interactions) == (1, 1)
+    assert [r[1] for r in (await snapshot(pool))["interactions"]] == ["31"]
