@@ -230,6 +230,10 @@ BEGIN
   DROP TRIGGER IF EXISTS first_seen_update ON pulse.statuses;
   DROP TRIGGER IF EXISTS first_seen_insert ON pulse.interactions;
   DROP TRIGGER IF EXISTS first_seen_delete ON pulse.interactions;
+  -- and the functions those triggers ran
+  DROP FUNCTION IF EXISTS pulse.first_seen_statuses_inserted(), pulse.first_seen_statuses_deleted(),
+                          pulse.first_seen_interactions_inserted(), pulse.first_seen_interactions_deleted(),
+                          pulse.first_seen_row();
   DROP TRIGGER IF EXISTS rollup_insert ON pulse.statuses;
   DROP TRIGGER IF EXISTS rollup_delete ON pulse.statuses;
   DROP TRIGGER IF EXISTS rollup_update ON pulse.statuses;
