@@ -34,7 +34,8 @@ START_TIMEOUT = 90.0  # seconds; WASM start-up is ~2 s on a quiet machine, much 
 DATA_TABLES = (
     "statuses", "interactions", "edits", "tombstones", "post_snapshots", "heartbeats",
     "accounts", "channels", "cursors", "dead_letters", "account_first_seen",
-    "rollup_counts", "rollup_accounts", "rollup_post_format", "account_numbers",
+    "rollup_counts", "rollup_accounts", "rollup_post_format", "account_numbers", "reply_responses",
+    "rollup_responses",
 )
 AGGREGATES = ("activity_statuses_1h", "activity_interactions_1h", "activity_statuses_1d", "activity_interactions_1d")
 

@@ -14,8 +14,8 @@
 --   * distinct and returning accounts: the account sets of the rollups (23_rollups.sql
 --     pulse.account_set): distinct = |active set|, returning = |active set AND set before `from`|;
 --     the work grows with the number of days and hours in the range, not with the events.
---   * answered within 72 h: the channel's answers written from `from` on are few; they are joined
---     to the range's replies in one hash join instead of one lookup per reply.
+--   * answered within 72 h and response times: the stored addressed replies and their hourly
+--     counts (pulse.reply_responses, pulse.rollup_responses; 26_reply_responses.sql).
 CREATE OR REPLACE FUNCTION kpi.summary(p_from timestamptz, p_to timestamptz,
                             p_channel text DEFAULT NULL, p_format text DEFAULT NULL)
 RETURNS TABLE (posts bigint, replies bigint, favourites bigint, reblogs bigint,
@@ -83,44 +83,24 @@ BEGIN
        WHERE o.answer AND o.created_at >= $1 AND o.created_at < $2
          AND ($3::text IS NULL OR o.channel = $3)
          AND ($4::text IS NULL OR o.format = $4)
-    ), addressed AS (
-      -- pulse.addressed_replies for replies written in the range, answered_at by a join
-      -- (the parent straight from pulse.statuses: pulse.own_statuses would join every channel
-      -- status to its format only to be asked whether the parent is one)
-      SELECT r.channel, r.status_id, r.created_at AS replied_at,
-             coalesce(r.thread_root_id, o.thread_root_id, o.status_id) AS post_id
-        FROM pulse.statuses r
-        LEFT JOIN pulse.statuses o
-               ON o.channel = r.channel AND o.status_id = r.in_reply_to_id AND o.relation = 'own_post'
-       WHERE r.relation <> 'own_post'
-         AND r.in_reply_to_id IS NOT NULL
-         AND (r.relation = 'reply' OR o.status_id IS NOT NULL
-              OR (r.thread_root_id IS NOT NULL AND r.mentions_channel))
-         AND r.created_at >= $1 AND r.created_at < $2
-         AND ($3::text IS NULL OR r.channel = $3)
-    ), answers_since AS MATERIALIZED (
-      -- answers come after the reply, so after `from`: only the channel's answers since then, few,
-      -- hashed once (MATERIALIZED: otherwise the planner probes the reply index once per reply)
-      SELECT x.channel, x.in_reply_to_id, x.created_at
-        FROM pulse.statuses x
-       WHERE x.relation = 'own_post' AND x.in_reply_to_id IS NOT NULL AND x.created_at > $1
-         AND ($3::text IS NULL OR x.channel = $3)
-    ), answered AS (
-      SELECT ad.channel, ad.status_id, ad.replied_at, ad.post_id, min(x.created_at) AS answered_at
-        FROM addressed ad
-        LEFT JOIN answers_since x
-               ON x.channel = ad.channel AND x.in_reply_to_id = ad.status_id AND x.created_at > ad.replied_at
-       GROUP BY ad.channel, ad.status_id, ad.replied_at, ad.post_id
-    ), responses AS (
-      SELECT count(*) FILTER (WHERE ar.replied_at < now() - interval '72 hours') AS due,
-             count(*) FILTER (WHERE ar.replied_at < now() - interval '72 hours'
-                                AND ar.answered_at <= ar.replied_at + interval '72 hours') AS in_time,
-             percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY extract(epoch FROM ar.answered_at - ar.replied_at)::double precision)
-               FILTER (WHERE ar.answered_at IS NOT NULL) AS median_seconds
-        FROM answered ar
-        LEFT JOIN pulse.own_statuses o ON o.channel = ar.channel AND o.status_id = ar.post_id
+    ), due AS (
+      -- addressed replies written in the range and older than 72 h, and how many were answered
+      -- within 72 h: per post from the response rollup (26_reply_responses.sql), whole hours from
+      -- pulse.rollup_responses and only the edges from the replies
+      SELECT coalesce(sum(x.addressed), 0) AS due, coalesce(sum(x.in_time), 0) AS in_time
+        FROM pulse.response_counts($1, least($2, greatest($1, now() - interval '72 hours')), $3) x
+        LEFT JOIN pulse.post_formats o ON o.channel = x.channel AND o.status_id = x.post_id
        WHERE ($4::text IS NULL OR o.format = $4)
+    ), median AS (
+      -- the answered ones among the range's addressed replies (a few per cent of them); a post's
+      -- format as pulse.own_statuses gives it for a thread's post (pulse.post_formats: posts only)
+      SELECT percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM e.answered_at - e.replied_at)::double precision) AS median_seconds
+        FROM pulse.reply_responses e
+        LEFT JOIN pulse.post_formats o ON $4::text IS NOT NULL AND o.channel = e.channel AND o.status_id = e.post_id
+       WHERE e.answered_at IS NOT NULL AND e.replied_at >= $1 AND e.replied_at < $2
+         AND ($3::text IS NULL OR e.channel = $3)
+         AND ($4::text IS NULL OR o.format = $4)
     )
     SELECT c.posts, c.replies, c.favourites, c.reblogs,
            c.replies::numeric / nullif(c.posts, 0),
@@ -130,8 +110,8 @@ BEGIN
            a.returning_accounts,
            w.city_replies,
            r.in_time::numeric / nullif(r.due, 0),
-           r.median_seconds
-      FROM cohort c, accounts a, answers w, responses r$q$
+           m.median_seconds
+      FROM cohort c, accounts a, answers w, due r, median m$q$
   USING p_from, p_to, p_channel, p_format;
 END $$;
 

@@ -1,10 +1,13 @@
 -- 34_responses: kpi.response_times (pseudonymous), kpi.unanswered and kpi.replies_live (with handles
 -- and text: pulse_reader only, see 40_grants.sql). Re-runnable.
+--
+-- All three read pulse.reply_responses (021, kept by 26_reply_responses.sql): the addressed replies
+-- with their first answer, stored, instead of pulse.addressed_replies' probe per reply.
 
 CREATE OR REPLACE VIEW kpi.response_times AS
 SELECT ar.channel, ar.post_id, ar.reply_id, ar.replied_at, ar.answered_at,
        extract(epoch FROM ar.answered_at - ar.replied_at)::double precision AS response_seconds
-  FROM pulse.addressed_replies ar;
+  FROM pulse.reply_responses ar;
 
 COMMENT ON VIEW kpi.response_times IS
   'One row per resident reply addressed to the city (a reply to one of the channel''s statuses, or a reply inside '
@@ -22,10 +25,10 @@ SELECT ar.channel, ar.post_id, ar.reply_id, ar.replied_at,
        acc.acct                                                    AS account,
        s.content,
        s.url
-  FROM pulse.addressed_replies ar
+  FROM pulse.reply_responses ar
   JOIN pulse.statuses s ON s.channel = ar.channel AND s.status_id = ar.reply_id
                        AND s.created_at = ar.replied_at
-  LEFT JOIN pulse.accounts acc ON acc.account_key = ar.account_key
+  LEFT JOIN pulse.accounts acc ON acc.account_key = s.account_key
  WHERE ar.answered_at IS NULL
  ORDER BY ar.replied_at, ar.reply_id;
 
@@ -54,7 +57,7 @@ SELECT s.channel,
   FROM pulse.statuses s
   LEFT JOIN pulse.own_statuses o ON o.channel = s.channel AND o.status_id = s.in_reply_to_id
   LEFT JOIN pulse.accounts acc ON acc.account_key = s.account_key
-  LEFT JOIN pulse.addressed_replies ar ON ar.channel = s.channel AND ar.reply_id = s.status_id
+  LEFT JOIN pulse.reply_responses ar ON ar.channel = s.channel AND ar.reply_id = s.status_id
  WHERE s.relation <> 'own_post'
    AND (s.thread_root_id IS NOT NULL OR s.relation = 'reply')
  ORDER BY s.created_at DESC, s.status_id DESC;

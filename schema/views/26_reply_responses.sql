@@ -1,0 +1,264 @@
+-- 26_reply_responses: keeps pulse.reply_responses and pulse.rollup_responses (021) exact, and reads
+-- them. Re-runnable: triggers are dropped and made again in this transaction.
+--
+-- A reply's row depends on three things, and a change to any of them re-derives the reply's row from
+-- pulse.statuses by the rule of pulse.addressed_replies (22_threads.sql):
+--   * the reply itself (inserted, deleted, placed in a thread later, its relation changed);
+--   * its parent, when that is one of the channel's statuses (a reply to the city is addressed, and
+--     takes its thread's post from the parent) -- only for replies whose row can depend on it;
+--   * the channel's answers to it (the first later one is answered_at).
+-- Re-deriving = take the old row and its hourly counts out, put the new one in: exact whatever
+-- changed, in any order (an answer stored before the reply it answers, a post after its replies).
+
+-- When a reply counts as answered in time (72 hours, as kpi.summary and kpi.post_stats say).
+CREATE OR REPLACE FUNCTION pulse.answered_in_time(replied_at timestamptz, answered_at timestamptz)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(answered_at <= replied_at + interval '72 hours', false)
+$$;
+
+-- p_new: the rows the statement being handled inserted or changed them to. They are read from here
+-- as well as from the table, because on TimescaleDB a row just inserted into a compressed chunk is
+-- not yet visible to queries on the hypertable while the statement's AFTER triggers run (seen on
+-- 2.28.3); where it is visible, reading it twice changes nothing below.
+CREATE OR REPLACE FUNCTION pulse.responses_refresh(p_channel text[], p_id text[], p_new pulse.statuses[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+BEGIN
+  -- out: the replies' rows as they were, and their share of the hourly counts
+  WITH ids AS (
+    SELECT DISTINCT u.c, u.id FROM unnest(p_channel, p_id) AS u(c, id) WHERE u.id IS NOT NULL
+  ), gone AS (
+    DELETE FROM pulse.reply_responses rr USING ids
+     WHERE rr.channel = ids.c AND rr.reply_id = ids.id
+    RETURNING rr.channel, rr.replied_at, rr.post_id, rr.answered_at
+  )
+  INSERT INTO pulse.rollup_responses AS t (bucket, channel, post_id, addressed, in_time)
+  SELECT pulse.bucket_start('1h', g.replied_at, 'UTC'), g.channel, coalesce(g.post_id, ''),
+         -count(*), -count(*) FILTER (WHERE pulse.answered_in_time(g.replied_at, g.answered_at))
+    FROM gone g
+   GROUP BY 1, 2, 3
+   ORDER BY 1, 2, 3                 -- one lock order for concurrent writers
+  ON CONFLICT (bucket, channel, post_id)
+  DO UPDATE SET addressed = t.addressed + excluded.addressed, in_time = t.in_time + excluded.in_time;
+
+  -- in: the rows as they are now (pulse.addressed_replies, restricted to these replies)
+  WITH ids AS (
+    SELECT DISTINCT u.c, u.id FROM unnest(p_channel, p_id) AS u(c, id) WHERE u.id IS NOT NULL
+  ), nw AS (
+    SELECT * FROM unnest(p_new)
+  ), replies AS (
+    SELECT DISTINCT ON (r.channel, r.status_id) r.*
+      FROM (SELECT 1 AS src, s.channel, s.status_id, s.created_at, s.relation, s.in_reply_to_id,
+                   s.thread_root_id, s.mentions_channel
+              FROM ids JOIN pulse.statuses s ON s.channel = ids.c AND s.status_id = ids.id
+            UNION ALL
+            SELECT 0, n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id,
+                   n.mentions_channel
+              FROM ids JOIN nw n ON n.channel = ids.c AND n.status_id = ids.id) r
+     ORDER BY r.channel, r.status_id, r.src, r.created_at     -- the statement's own version first
+  ), fresh AS (
+    SELECT r.channel, r.status_id AS reply_id, r.created_at AS replied_at,
+           coalesce(r.thread_root_id, o.thread_root_id, o.status_id) AS post_id,
+           least((SELECT min(x.created_at) FROM pulse.statuses x
+                   WHERE x.channel = r.channel AND x.in_reply_to_id = r.status_id
+                     AND x.relation = 'own_post' AND x.created_at > r.created_at),
+                 (SELECT min(x.created_at) FROM nw x
+                   WHERE x.channel = r.channel AND x.in_reply_to_id = r.status_id
+                     AND x.relation = 'own_post' AND x.created_at > r.created_at)) AS answered_at
+      FROM replies r
+      LEFT JOIN LATERAL (
+            SELECT y.status_id, y.thread_root_id, y.relation
+              FROM (SELECT 0 AS src, p.status_id, p.thread_root_id, p.relation FROM nw p
+                     WHERE p.channel = r.channel AND p.status_id = r.in_reply_to_id
+                    UNION ALL
+                    SELECT 1, p.status_id, p.thread_root_id, p.relation FROM pulse.statuses p
+                     WHERE p.channel = r.channel AND p.status_id = r.in_reply_to_id) y
+             ORDER BY y.src LIMIT 1) o0 ON true
+      LEFT JOIN LATERAL (SELECT o0.status_id, o0.thread_root_id WHERE o0.relation = 'own_post') o ON true
+     WHERE r.relation <> 'own_post' AND r.in_reply_to_id IS NOT NULL
+       AND (r.relation = 'reply' OR o.status_id IS NOT NULL
+            OR (r.thread_root_id IS NOT NULL AND r.mentions_channel))
+  ), put AS (
+    INSERT INTO pulse.reply_responses (channel, reply_id, replied_at, post_id, answered_at)
+    SELECT f.channel, f.reply_id, f.replied_at, f.post_id, f.answered_at FROM fresh f
+    RETURNING channel, replied_at, post_id, answered_at
+  )
+  INSERT INTO pulse.rollup_responses AS t (bucket, channel, post_id, addressed, in_time)
+  SELECT pulse.bucket_start('1h', p.replied_at, 'UTC'), p.channel, coalesce(p.post_id, ''),
+         count(*), count(*) FILTER (WHERE pulse.answered_in_time(p.replied_at, p.answered_at))
+    FROM put p
+   GROUP BY 1, 2, 3
+   ORDER BY 1, 2, 3
+  ON CONFLICT (bucket, channel, post_id)
+  DO UPDATE SET addressed = t.addressed + excluded.addressed, in_time = t.in_time + excluded.in_time;
+END $$;
+
+-- The replies whose rows a set of changed statuses (p_changed: old and new versions) can move: each
+-- changed resident reply; for each changed channel status, the reply it answers and those of its
+-- direct replies whose row depends on it (not yet placed in a thread, or addressed only through it).
+CREATE OR REPLACE FUNCTION pulse.responses_touched(p_changed pulse.statuses[], p_new pulse.statuses[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+BEGIN
+  PERFORM pulse.responses_refresh(array_agg(a.c), array_agg(a.id), p_new)
+     FROM (SELECT u.channel AS c, u.status_id AS id FROM unnest(p_changed) u
+            WHERE u.relation <> 'own_post' AND u.in_reply_to_id IS NOT NULL
+           UNION ALL
+           SELECT u.channel, u.in_reply_to_id FROM unnest(p_changed) u
+            WHERE u.relation = 'own_post' AND u.in_reply_to_id IS NOT NULL
+           UNION ALL
+           SELECT k.channel, k.status_id
+             FROM unnest(p_changed) u
+             JOIN pulse.statuses k ON k.channel = u.channel AND k.in_reply_to_id = u.status_id
+            WHERE u.relation = 'own_post' AND k.relation <> 'own_post'
+              AND (k.thread_root_id IS NULL OR NOT (k.relation = 'reply' OR k.mentions_channel))) a
+   HAVING count(*) > 0;
+END $$;
+
+-- ---- triggers --------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION pulse.responses_inserted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.responses_touched(array_agg(n::pulse.statuses), array_agg(n::pulse.statuses))
+     FROM new_rows n WHERE n.in_reply_to_id IS NOT NULL OR n.relation = 'own_post'
+   HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.responses_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.responses_touched(array_agg(o::pulse.statuses), '{}')
+     FROM old_rows o WHERE o.in_reply_to_id IS NOT NULL OR o.relation = 'own_post'
+   HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+-- UPDATEs (plain PostgreSQL): only statuses whose row-deciding columns changed, old and new versions
+-- both (a moved answer un-answers one reply and answers another). Text edits and purges change none.
+CREATE OR REPLACE FUNCTION pulse.responses_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+BEGIN
+  PERFORM pulse.responses_touched(array_agg(o::pulse.statuses) || array_agg(n::pulse.statuses),
+                                  array_agg(n::pulse.statuses))
+     FROM old_rows o
+     JOIN new_rows n ON n.channel = o.channel AND n.status_id = o.status_id AND n.created_at = o.created_at
+    WHERE (o.relation IS DISTINCT FROM n.relation OR o.in_reply_to_id IS DISTINCT FROM n.in_reply_to_id
+           OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
+           OR o.mentions_channel IS DISTINCT FROM n.mentions_channel)
+      AND (o.in_reply_to_id IS NOT NULL OR o.relation = 'own_post'
+           OR n.in_reply_to_id IS NOT NULL OR n.relation = 'own_post')
+   HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+-- Row level (DELETE and UPDATE on TimescaleDB, whose hypertables have no transition tables for them).
+CREATE OR REPLACE FUNCTION pulse.responses_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    PERFORM pulse.responses_touched(ARRAY[OLD, NEW]::pulse.statuses[], ARRAY[NEW]::pulse.statuses[]);
+  ELSE
+    PERFORM pulse.responses_touched(ARRAY[OLD]::pulse.statuses[], '{}');
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Built from the stored statuses: on the first migrate after the upgrade, and after a TRUNCATE.
+CREATE OR REPLACE FUNCTION pulse.responses_rebuild() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+BEGIN
+  DELETE FROM pulse.reply_responses;   -- DELETE, not TRUNCATE: this also runs inside a TRUNCATE
+  DELETE FROM pulse.rollup_responses;
+  INSERT INTO pulse.reply_responses (channel, reply_id, replied_at, post_id, answered_at)
+  SELECT DISTINCT ON (a.channel, a.reply_id) a.channel, a.reply_id, a.replied_at, a.post_id, a.answered_at
+    FROM pulse.addressed_replies a
+   ORDER BY a.channel, a.reply_id, a.replied_at;
+  INSERT INTO pulse.rollup_responses (bucket, channel, post_id, addressed, in_time)
+  SELECT pulse.bucket_start('1h', r.replied_at, 'UTC'), r.channel, coalesce(r.post_id, ''),
+         count(*), count(*) FILTER (WHERE pulse.answered_in_time(r.replied_at, r.answered_at))
+    FROM pulse.reply_responses r
+   GROUP BY 1, 2, 3;
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.responses_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pulse.responses_rebuild();
+  RETURN NULL;
+END $$;
+
+DO $do$
+DECLARE
+  timescale boolean := pulse.tier() <> 'postgres';
+BEGIN
+  LOCK TABLE pulse.statuses IN SHARE ROW EXCLUSIVE MODE;   -- no write slips between the triggers
+  DROP TRIGGER IF EXISTS responses_insert ON pulse.statuses;
+  DROP TRIGGER IF EXISTS responses_delete ON pulse.statuses;
+  DROP TRIGGER IF EXISTS responses_update ON pulse.statuses;
+  DROP TRIGGER IF EXISTS responses_truncate ON pulse.statuses;
+  CREATE TRIGGER responses_insert AFTER INSERT ON pulse.statuses
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.responses_inserted();
+  IF NOT timescale THEN
+    CREATE TRIGGER responses_delete AFTER DELETE ON pulse.statuses
+      REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION pulse.responses_deleted();
+    CREATE TRIGGER responses_update AFTER UPDATE ON pulse.statuses
+      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION pulse.responses_updated();
+  ELSE
+    CREATE TRIGGER responses_delete AFTER DELETE ON pulse.statuses
+      FOR EACH ROW WHEN (OLD.in_reply_to_id IS NOT NULL OR OLD.relation = 'own_post')
+      EXECUTE FUNCTION pulse.responses_row();
+    CREATE TRIGGER responses_update AFTER UPDATE OF relation, in_reply_to_id, thread_root_id, mentions_channel
+      ON pulse.statuses FOR EACH ROW
+      WHEN (OLD.relation IS DISTINCT FROM NEW.relation OR OLD.in_reply_to_id IS DISTINCT FROM NEW.in_reply_to_id
+            OR OLD.thread_root_id IS DISTINCT FROM NEW.thread_root_id
+            OR OLD.mentions_channel IS DISTINCT FROM NEW.mentions_channel)
+      EXECUTE FUNCTION pulse.responses_row();
+  END IF;
+  CREATE TRIGGER responses_truncate AFTER TRUNCATE ON pulse.statuses
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.responses_truncated();
+
+  IF EXISTS (SELECT 1 FROM pulse.config WHERE key = 'reply_responses_rebuild_pending') THEN
+    IF EXISTS (SELECT 1 FROM pulse.statuses WHERE in_reply_to_id IS NOT NULL) THEN
+      RAISE NOTICE 'response times: building from the stored replies';
+    END IF;
+    PERFORM pulse.responses_rebuild();
+    DELETE FROM pulse.config WHERE key = 'reply_responses_rebuild_pending';
+  END IF;
+END $do$;
+
+-- ---- reading ---------------------------------------------------------------------------------
+-- Addressed replies written in [from, to) and how many of them were answered within 72 hours, per
+-- channel and post: whole UTC hours from pulse.rollup_responses, the partial hours at the edges from
+-- pulse.reply_responses. A few thousand rows for a quarter instead of a million replies.
+CREATE OR REPLACE FUNCTION pulse.response_counts(p_from timestamptz, p_to timestamptz, p_channel text)
+RETURNS TABLE (channel text, post_id text, addressed bigint, in_time bigint)
+LANGUAGE sql STABLE AS $$
+  WITH h AS (
+    SELECT CASE WHEN pulse.bucket_start('1h', p_from, 'UTC') = p_from THEN p_from
+                ELSE pulse.bucket_start('1h', p_from, 'UTC') + interval '1 hour' END AS h0,
+           pulse.bucket_start('1h', p_to, 'UTC') AS h1
+  ), cut AS (   -- no whole hour inside: the edges meet
+    SELECT CASE WHEN h.h0 < h.h1 THEN h.h0 ELSE p_to END AS h0,
+           CASE WHEN h.h0 < h.h1 THEN h.h1 ELSE p_to END AS h1
+      FROM h
+  )
+  SELECT x.channel, x.post_id, sum(x.addressed)::bigint, sum(x.in_time)::bigint
+    FROM (SELECT r.channel, r.post_id, r.addressed::bigint AS addressed, r.in_time::bigint AS in_time
+            FROM pulse.rollup_responses r, cut
+           WHERE r.bucket >= cut.h0 AND r.bucket < cut.h1
+             AND (p_channel IS NULL OR r.channel = p_channel)
+          UNION ALL
+          SELECT e.channel, coalesce(e.post_id, ''), 1,
+                 pulse.answered_in_time(e.replied_at, e.answered_at)::int
+            FROM pulse.reply_responses e, cut
+           WHERE ((e.replied_at >= p_from AND e.replied_at < cut.h0) OR (e.replied_at >= cut.h1 AND e.replied_at < p_to))
+             AND (p_channel IS NULL OR e.channel = p_channel)) x
+   GROUP BY x.channel, x.post_id
+  HAVING sum(x.addressed) <> 0
+$$;
