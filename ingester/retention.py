@@ -55,7 +55,8 @@ async def run_retention(pool: Pool, settings: RetentionSettings, as_of: datetime
     """Apply the policy once, counting the periods back from `as_of` (None: the database's now());
     return rows touched per action, e.g. `{"reply_text_purged": 12, ...}`.
 
-    Keys: reply_text_purged, other_statuses_deleted, dead_letters_deleted, heartbeats_deleted.
+    Keys: reply_text_purged, other_statuses_deleted, dead_letters_deleted, heartbeats_deleted, and
+    account_prefixes_made (the account sets' month prefixes a new month needs; not a deletion).
     Idempotent: a second call right after returns zeros. Database errors propagate.
     """
     async with pool.acquire() as conn:

@@ -9,9 +9,13 @@
 -- * pulse.reply_responses: one row per resident reply addressed to the city (the rule of the view
 --   pulse.addressed_replies, which stays as the definition), with the thread's post and when the
 --   city first answered it. Pseudonymous: ids and times only.
--- * pulse.rollup_responses: per UTC hour of the reply x channel x post, how many addressed replies
---   and how many of them the city answered within 72 hours -- sums over a quarter read a few
---   thousand rows, not a million. Keyed by post, not format: the format is attached when reading.
+-- * pulse.city_answers: one row per status of the channel that answers someone else's (the rule of
+--   pulse.own_statuses.answer), with its thread's post.
+-- * pulse.rollup_responses: per UTC hour and UTC day x channel x post, how many addressed replies
+--   were written (and how many of them the city answered within 72 hours), and how many answers the
+--   city wrote -- sums over a quarter read a few thousand rows, not a million. Keyed by post, not
+--   format: the format is attached when reading. UTC days, not local ones: any partition of a range
+--   into whole buckets will do for these sums, and UTC days never move with the configured timezone.
 --
 -- Filled from the stored statuses by views/26_reply_responses.sql when the flag below is set (the
 -- first migrate after an upgrade).
@@ -35,15 +39,26 @@ CREATE INDEX reply_responses_answered_idx ON pulse.reply_responses (replied_at) 
 CREATE INDEX reply_responses_waiting_idx ON pulse.reply_responses (replied_at) INCLUDE (channel, post_id)
   WHERE answered_at IS NULL;
 
+CREATE TABLE pulse.city_answers (
+  channel      text        NOT NULL,
+  status_id    text        NOT NULL,
+  created_at   timestamptz NOT NULL,
+  post_id      text        NOT NULL,  -- its thread's post (itself outside any thread)
+  PRIMARY KEY (channel, status_id)
+);
+CREATE INDEX city_answers_time_idx ON pulse.city_answers (created_at) INCLUDE (channel, post_id);
+
 CREATE TABLE pulse.rollup_responses (
-  bucket      timestamptz NOT NULL,   -- UTC hour of the reply
+  grain       text        NOT NULL CHECK (grain IN ('1h', '1d')),   -- UTC hour / UTC day
+  bucket      timestamptz NOT NULL,
   channel     text        NOT NULL,
   post_id     text        NOT NULL,   -- '' when the thread's post is unknown
-  addressed   integer     NOT NULL DEFAULT 0,
-  in_time     integer     NOT NULL DEFAULT 0,   -- answered within 72 hours of the reply
-  PRIMARY KEY (bucket, channel, post_id)        -- bucket first: ranges over every channel
+  addressed   integer     NOT NULL DEFAULT 0,   -- addressed replies written in the bucket
+  in_time     integer     NOT NULL DEFAULT 0,   -- of those, answered within 72 hours of the reply
+  answers     integer     NOT NULL DEFAULT 0,   -- the city's answers written in the bucket
+  PRIMARY KEY (grain, bucket, channel, post_id) -- bucket before channel: ranges over every channel
 );
-CREATE INDEX rollup_responses_post_idx ON pulse.rollup_responses (channel, post_id, bucket);
+CREATE INDEX rollup_responses_post_idx ON pulse.rollup_responses (channel, post_id, grain, bucket);
 
 INSERT INTO pulse.config (key, value) VALUES ('reply_responses_rebuild_pending', 'true')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -152,21 +152,42 @@ def stored(conn: psycopg.Connection) -> set[tuple]:
     return set(conn.execute("SELECT channel, reply_id, replied_at, post_id, answered_at FROM pulse.reply_responses"))
 
 
-def hourly(rows: set[tuple]) -> dict[tuple, tuple[int, int]]:
-    out: dict[tuple, tuple[int, int]] = {}
-    for ch, _, replied, post, answered in rows:
-        key = (replied.replace(minute=0, second=0, microsecond=0), ch, post or "")
-        n, t = out.get(key, (0, 0))
-        out[key] = (n + 1, t + (answered is not None and answered <= replied + timedelta(hours=72)))
+def answers_defined(conn: psycopg.Connection) -> set[tuple]:
+    return set(conn.execute("SELECT channel, status_id, created_at, root_id FROM pulse.own_statuses WHERE answer"))
+
+
+def answers_stored(conn: psycopg.Connection) -> set[tuple]:
+    return set(conn.execute("SELECT channel, status_id, created_at, post_id FROM pulse.city_answers"))
+
+
+def bucket(grain: str, at: datetime) -> datetime:
+    at = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return at if grain == "1h" else at.replace(hour=0)
+
+
+def rolled_up(rows: set[tuple], answers: set[tuple]) -> dict[tuple, tuple[int, int, int]]:
+    out: dict[tuple, tuple[int, int, int]] = {}
+    for grain in ("1h", "1d"):
+        for ch, _, replied, post, answered in rows:
+            key = (grain, bucket(grain, replied), ch, post or "")
+            n, t, a = out.get(key, (0, 0, 0))
+            out[key] = (n + 1, t + (answered is not None and answered <= replied + timedelta(hours=72)), a)
+        for ch, _, at, post in answers:
+            key = (grain, bucket(grain, at), ch, post)
+            n, t, a = out.get(key, (0, 0, 0))
+            out[key] = (n, t, a + 1)
     return out
 
 
 def check(conn: psycopg.Connection, rng: random.Random) -> None:
     rows = definition(conn)
     assert stored(conn) == rows
-    kept = {(b, c, p): (n, t) for b, c, p, n, t in conn.execute(
-        "SELECT bucket, channel, post_id, addressed, in_time FROM pulse.rollup_responses WHERE addressed <> 0")}
-    assert kept == hourly(rows)
+    answers = answers_defined(conn)
+    assert answers_stored(conn) == answers
+    kept = {(g, b, c, p): (n, t, a) for g, b, c, p, n, t, a in conn.execute(
+        """SELECT grain, bucket, channel, post_id, addressed, in_time, answers FROM pulse.rollup_responses
+            WHERE (addressed, in_time, answers) <> (0, 0, 0)""")}
+    assert kept == rolled_up(rows, answers)
     formats = dict(((c, s), f) for c, s, f in conn.execute("SELECT channel, status_id, format FROM pulse.post_formats"))
     for _ in range(4):   # random ranges with edges anywhere (partial hours read the replies)
         a = START + timedelta(minutes=rng.randrange(-300, 12000))
@@ -177,8 +198,8 @@ def check(conn: psycopg.Connection, rng: random.Random) -> None:
                 and (fmt is None or formats.get((r[0], r[3])) == fmt)]
         with conn.transaction():   # one now() for the "older than 72 hours" edge here and there
             now = conn.execute("SELECT now()").fetchone()[0]
-            share, median = conn.execute(
-                "SELECT answered_share, median_response_seconds FROM kpi.summary(%s, %s, %s, %s)",
+            share, median, city = conn.execute(
+                "SELECT answered_share, median_response_seconds, city_replies FROM kpi.summary(%s, %s, %s, %s)",
                 (a, b, ch, fmt)).fetchone()
         due = [r for r in mine if r[2] < now - timedelta(hours=72)]
         in_time = [r for r in due if r[4] is not None and r[4] <= r[2] + timedelta(hours=72)]
@@ -186,6 +207,8 @@ def check(conn: psycopg.Connection, rng: random.Random) -> None:
         assert (None if share is None else float(share)) == (pytest.approx(len(in_time) / len(due)) if due else None), \
             (a, b, ch, fmt)
         assert median == (pytest.approx(statistics.median(answered)) if answered else None), (a, b, ch, fmt)
+        assert city == sum(1 for c, _, at, post in answers if a <= at < b and (ch is None or c == ch)
+                           and (fmt is None or formats.get((c, post)) == fmt)), (a, b, ch, fmt)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -216,10 +239,12 @@ def test_a_rebuild_gives_the_rows_the_triggers_kept(database_url: str) -> None:
         for _ in range(150):
             world.step()
         kept = stored(conn)
-        counts = set(conn.execute("SELECT * FROM pulse.rollup_responses WHERE addressed <> 0"))
+        kept_answers = answers_stored(conn)
+        nonzero = "SELECT * FROM pulse.rollup_responses WHERE (addressed, in_time, answers) <> (0, 0, 0)"
+        counts = set(conn.execute(nonzero))
         conn.execute("SELECT pulse.responses_rebuild()")
-        assert stored(conn) == kept
-        assert set(conn.execute("SELECT * FROM pulse.rollup_responses")) == counts
+        assert stored(conn) == kept and answers_stored(conn) == kept_answers
+        assert set(conn.execute(nonzero)) == counts
 
 
 def test_truncating_the_statuses_empties_the_response_times(database_url: str) -> None:

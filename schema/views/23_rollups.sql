@@ -424,32 +424,4 @@ BEGIN
        AND (p_channel IS NULL OR i.channel = p_channel);
 END $$;
 
--- The set of accounts with an engagement in [p_from, p_to) (p_from may be '-infinity'), in one
--- channel or all (NULL), for one format ('' = about no post of known format) or all (NULL).
--- Whole days and hours come from the rollups; only the partial hours at the edges read events.
-CREATE OR REPLACE FUNCTION pulse.account_set(p_from timestamptz, p_to timestamptz,
-                                             p_channel text, p_format text) RETURNS bit varying
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  result bit varying;
-  piece record;
-BEGIN
-  FOR piece IN SELECT * FROM pulse.range_pieces(p_from, p_to, pulse.timezone()) LOOP
-    IF piece.grain = 'raw' THEN
-      result := pulse.bits_or(result,
-        (SELECT pulse.bits_from(array_agg(e.account_no))
-           FROM pulse.raw_engagements(piece.piece_from, piece.piece_to, p_channel) e
-           LEFT JOIN pulse.rollup_post_format f ON f.channel = e.channel AND f.post_ref = e.post_ref
-          WHERE p_format IS NULL OR coalesce(f.format, '') = p_format));
-    ELSE
-      result := pulse.bits_or(result,
-        (SELECT pulse.bits_union(g.accounts)
-           FROM (SELECT bit_or(r.accounts) AS accounts     -- per length: see pulse.bits_from
-                   FROM pulse.rollup_accounts r
-                  WHERE r.grain = piece.grain AND r.bucket >= piece.piece_from AND r.bucket < piece.piece_to
-                    AND (p_channel IS NULL OR r.channel = p_channel) AND (p_format IS NULL OR r.format = p_format)
-                  GROUP BY length(r.accounts)) g));
-    END IF;
-  END LOOP;
-  RETURN result;
-END $$;
+-- pulse.account_set(from, to, channel, format), which reads these sets: 29_account_sets.sql.

@@ -1,5 +1,5 @@
--- 26_reply_responses: keeps pulse.reply_responses and pulse.rollup_responses (021) exact, and reads
--- them. Re-runnable: triggers are dropped and made again in this transaction.
+-- 26_reply_responses: keeps pulse.reply_responses, pulse.city_answers and pulse.rollup_responses (021)
+-- exact, and reads them. Re-runnable: triggers are dropped and made again in this transaction.
 --
 -- A reply's row depends on three things, and a change to any of them re-derives the reply's row from
 -- pulse.statuses by the rule of pulse.addressed_replies (22_threads.sql):
@@ -7,13 +7,22 @@
 --   * its parent, when that is one of the channel's statuses (a reply to the city is addressed, and
 --     takes its thread's post from the parent) -- only for replies whose row can depend on it;
 --   * the channel's answers to it (the first later one is answered_at).
--- Re-deriving = take the old row and its hourly counts out, put the new one in: exact whatever
--- changed, in any order (an answer stored before the reply it answers, a post after its replies).
+-- Re-deriving = take the old row and its counts out, put the new one in: exact whatever changed, in
+-- any order (an answer stored before the reply it answers, a post after its replies). A channel
+-- status's row in pulse.city_answers depends on itself and on its parent (an answer replies to a
+-- status that is not the channel's own) and is re-derived the same way.
 
 -- When a reply counts as answered in time (72 hours, as kpi.summary and kpi.post_stats say).
 CREATE OR REPLACE FUNCTION pulse.answered_in_time(replied_at timestamptz, answered_at timestamptz)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT coalesce(answered_at <= replied_at + interval '72 hours', false)
+$$;
+
+-- The two grains of pulse.rollup_responses: UTC hours and UTC days.
+CREATE OR REPLACE FUNCTION pulse.utc_bucket(grain text, at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE grain WHEN '1h' THEN date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                    ELSE date_trunc('day', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' END
 $$;
 
 -- p_new: the rows the statement being handled inserted or changed them to. They are read from here
@@ -32,13 +41,13 @@ BEGIN
      WHERE rr.channel = ids.c AND rr.reply_id = ids.id
     RETURNING rr.channel, rr.replied_at, rr.post_id, rr.answered_at
   )
-  INSERT INTO pulse.rollup_responses AS t (bucket, channel, post_id, addressed, in_time)
-  SELECT pulse.bucket_start('1h', g.replied_at, 'UTC'), g.channel, coalesce(g.post_id, ''),
+  INSERT INTO pulse.rollup_responses AS t (grain, bucket, channel, post_id, addressed, in_time)
+  SELECT gr.grain, pulse.utc_bucket(gr.grain, g.replied_at), g.channel, coalesce(g.post_id, ''),
          -count(*), -count(*) FILTER (WHERE pulse.answered_in_time(g.replied_at, g.answered_at))
-    FROM gone g
-   GROUP BY 1, 2, 3
-   ORDER BY 1, 2, 3                 -- one lock order for concurrent writers
-  ON CONFLICT (bucket, channel, post_id)
+    FROM gone g CROSS JOIN (VALUES ('1h'), ('1d')) AS gr(grain)
+   GROUP BY 1, 2, 3, 4
+   ORDER BY 1, 2, 3, 4              -- one lock order for concurrent writers
+  ON CONFLICT (grain, bucket, channel, post_id)
   DO UPDATE SET addressed = t.addressed + excluded.addressed, in_time = t.in_time + excluded.in_time;
 
   -- in: the rows as they are now (pulse.addressed_replies, restricted to these replies)
@@ -83,23 +92,89 @@ BEGIN
     SELECT f.channel, f.reply_id, f.replied_at, f.post_id, f.answered_at FROM fresh f
     RETURNING channel, replied_at, post_id, answered_at
   )
-  INSERT INTO pulse.rollup_responses AS t (bucket, channel, post_id, addressed, in_time)
-  SELECT pulse.bucket_start('1h', p.replied_at, 'UTC'), p.channel, coalesce(p.post_id, ''),
+  INSERT INTO pulse.rollup_responses AS t (grain, bucket, channel, post_id, addressed, in_time)
+  SELECT gr.grain, pulse.utc_bucket(gr.grain, p.replied_at), p.channel, coalesce(p.post_id, ''),
          count(*), count(*) FILTER (WHERE pulse.answered_in_time(p.replied_at, p.answered_at))
-    FROM put p
-   GROUP BY 1, 2, 3
-   ORDER BY 1, 2, 3
-  ON CONFLICT (bucket, channel, post_id)
+    FROM put p CROSS JOIN (VALUES ('1h'), ('1d')) AS gr(grain)
+   GROUP BY 1, 2, 3, 4
+   ORDER BY 1, 2, 3, 4
+  ON CONFLICT (grain, bucket, channel, post_id)
   DO UPDATE SET addressed = t.addressed + excluded.addressed, in_time = t.in_time + excluded.in_time;
 END $$;
 
--- The replies whose rows a set of changed statuses (p_changed: old and new versions) can move: each
+-- The same for the channel's statuses: is each one an answer (it replies to a status that is not
+-- the channel's own), and under which post does it count.
+CREATE OR REPLACE FUNCTION pulse.answers_refresh(p_channel text[], p_id text[], p_new pulse.statuses[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+BEGIN
+  WITH ids AS (
+    SELECT DISTINCT u.c, u.id FROM unnest(p_channel, p_id) AS u(c, id) WHERE u.id IS NOT NULL
+  ), gone AS (
+    DELETE FROM pulse.city_answers a USING ids WHERE a.channel = ids.c AND a.status_id = ids.id
+    RETURNING a.channel, a.created_at, a.post_id
+  )
+  INSERT INTO pulse.rollup_responses AS t (grain, bucket, channel, post_id, answers)
+  SELECT gr.grain, pulse.utc_bucket(gr.grain, g.created_at), g.channel, g.post_id, -count(*)
+    FROM gone g CROSS JOIN (VALUES ('1h'), ('1d')) AS gr(grain)
+   GROUP BY 1, 2, 3, 4
+   ORDER BY 1, 2, 3, 4
+  ON CONFLICT (grain, bucket, channel, post_id) DO UPDATE SET answers = t.answers + excluded.answers;
+
+  WITH ids AS (
+    SELECT DISTINCT u.c, u.id FROM unnest(p_channel, p_id) AS u(c, id) WHERE u.id IS NOT NULL
+  ), nw AS (
+    SELECT * FROM unnest(p_new)
+  ), own AS (
+    SELECT DISTINCT ON (r.channel, r.status_id) r.*
+      FROM (SELECT 1 AS src, s.channel, s.status_id, s.created_at, s.relation, s.in_reply_to_id, s.thread_root_id
+              FROM ids JOIN pulse.statuses s ON s.channel = ids.c AND s.status_id = ids.id
+            UNION ALL
+            SELECT 0, n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id
+              FROM ids JOIN nw n ON n.channel = ids.c AND n.status_id = ids.id) r
+     ORDER BY r.channel, r.status_id, r.src, r.created_at
+  ), put AS (
+    INSERT INTO pulse.city_answers (channel, status_id, created_at, post_id)
+    SELECT o.channel, o.status_id, o.created_at, coalesce(o.thread_root_id, o.status_id)
+      FROM own o
+      LEFT JOIN LATERAL (
+            SELECT y.relation
+              FROM (SELECT 0 AS src, p.relation FROM nw p
+                     WHERE p.channel = o.channel AND p.status_id = o.in_reply_to_id
+                    UNION ALL
+                    SELECT 1, p.relation FROM pulse.statuses p
+                     WHERE p.channel = o.channel AND p.status_id = o.in_reply_to_id) y
+             ORDER BY y.src LIMIT 1) par ON true
+     WHERE o.relation = 'own_post' AND o.in_reply_to_id IS NOT NULL
+       AND par.relation IS DISTINCT FROM 'own_post'
+    RETURNING channel, created_at, post_id
+  )
+  INSERT INTO pulse.rollup_responses AS t (grain, bucket, channel, post_id, answers)
+  SELECT gr.grain, pulse.utc_bucket(gr.grain, p.created_at), p.channel, p.post_id, count(*)
+    FROM put p CROSS JOIN (VALUES ('1h'), ('1d')) AS gr(grain)
+   GROUP BY 1, 2, 3, 4
+   ORDER BY 1, 2, 3, 4
+  ON CONFLICT (grain, bucket, channel, post_id) DO UPDATE SET answers = t.answers + excluded.answers;
+END $$;
+
+-- The rows a set of changed statuses (p_changed: old and new versions) can move. Replies: each
 -- changed resident reply; for each changed channel status, the reply it answers and those of its
 -- direct replies whose row depends on it (not yet placed in a thread, or addressed only through it).
 CREATE OR REPLACE FUNCTION pulse.responses_touched(p_changed pulse.statuses[], p_new pulse.statuses[])
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
+  -- the channel's statuses that may have become or stopped being answers: the changed ones, and the
+  -- channel's replies to a changed status (whose parent may have become or stopped being its own)
+  PERFORM pulse.answers_refresh(array_agg(a.c), array_agg(a.id), p_new)
+     FROM (SELECT u.channel AS c, u.status_id AS id FROM unnest(p_changed) u
+            WHERE u.relation = 'own_post' OR u.in_reply_to_id IS NOT NULL
+           UNION ALL
+           SELECT k.channel, k.status_id
+             FROM unnest(p_changed) u
+             JOIN pulse.statuses k ON k.channel = u.channel AND k.in_reply_to_id = u.status_id
+            WHERE k.relation = 'own_post') a
+   HAVING count(*) > 0;
   PERFORM pulse.responses_refresh(array_agg(a.c), array_agg(a.id), p_new)
      FROM (SELECT u.channel AS c, u.status_id AS id FROM unnest(p_changed) u
             WHERE u.relation <> 'own_post' AND u.in_reply_to_id IS NOT NULL
@@ -171,16 +246,27 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
   DELETE FROM pulse.reply_responses;   -- DELETE, not TRUNCATE: this also runs inside a TRUNCATE
+  DELETE FROM pulse.city_answers;
   DELETE FROM pulse.rollup_responses;
   INSERT INTO pulse.reply_responses (channel, reply_id, replied_at, post_id, answered_at)
   SELECT DISTINCT ON (a.channel, a.reply_id) a.channel, a.reply_id, a.replied_at, a.post_id, a.answered_at
     FROM pulse.addressed_replies a
    ORDER BY a.channel, a.reply_id, a.replied_at;
-  INSERT INTO pulse.rollup_responses (bucket, channel, post_id, addressed, in_time)
-  SELECT pulse.bucket_start('1h', r.replied_at, 'UTC'), r.channel, coalesce(r.post_id, ''),
-         count(*), count(*) FILTER (WHERE pulse.answered_in_time(r.replied_at, r.answered_at))
-    FROM pulse.reply_responses r
-   GROUP BY 1, 2, 3;
+  INSERT INTO pulse.city_answers (channel, status_id, created_at, post_id)
+  SELECT DISTINCT ON (o.channel, o.status_id) o.channel, o.status_id, o.created_at, o.root_id
+    FROM pulse.own_statuses o WHERE o.answer
+   ORDER BY o.channel, o.status_id, o.created_at;
+  INSERT INTO pulse.rollup_responses (grain, bucket, channel, post_id, addressed, in_time, answers)
+  SELECT gr.grain, pulse.utc_bucket(gr.grain, x.at), x.channel, x.post_id,
+         count(*) FILTER (WHERE x.reply), count(*) FILTER (WHERE x.reply AND x.in_time),
+         count(*) FILTER (WHERE NOT x.reply)
+    FROM (SELECT r.replied_at AS at, r.channel, coalesce(r.post_id, '') AS post_id, true AS reply,
+                 pulse.answered_in_time(r.replied_at, r.answered_at) AS in_time
+            FROM pulse.reply_responses r
+          UNION ALL
+          SELECT a.created_at, a.channel, a.post_id, false, false FROM pulse.city_answers a) x
+   CROSS JOIN (VALUES ('1h'), ('1d')) AS gr(grain)
+   GROUP BY 1, 2, 3, 4;
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.responses_truncated() RETURNS trigger
@@ -233,32 +319,55 @@ BEGIN
 END $do$;
 
 -- ---- reading ---------------------------------------------------------------------------------
--- Addressed replies written in [from, to) and how many of them were answered within 72 hours, per
--- channel and post: whole UTC hours from pulse.rollup_responses, the partial hours at the edges from
--- pulse.reply_responses. A few thousand rows for a quarter instead of a million replies.
-CREATE OR REPLACE FUNCTION pulse.response_counts(p_from timestamptz, p_to timestamptz, p_channel text)
-RETURNS TABLE (channel text, post_id text, addressed bigint, in_time bigint)
-LANGUAGE sql STABLE AS $$
-  WITH h AS (
-    SELECT CASE WHEN pulse.bucket_start('1h', p_from, 'UTC') = p_from THEN p_from
-                ELSE pulse.bucket_start('1h', p_from, 'UTC') + interval '1 hour' END AS h0,
-           pulse.bucket_start('1h', p_to, 'UTC') AS h1
-  ), cut AS (   -- no whole hour inside: the edges meet
-    SELECT CASE WHEN h.h0 < h.h1 THEN h.h0 ELSE p_to END AS h0,
-           CASE WHEN h.h0 < h.h1 THEN h.h1 ELSE p_to END AS h1
-      FROM h
+-- [p_from, p_to) cut into whole UTC days, whole UTC hours around them, and the partial hours at the
+-- edges ('raw'), in that order of preference.
+CREATE OR REPLACE FUNCTION pulse.utc_pieces(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (grain text, lo timestamptz, hi timestamptz)
+LANGUAGE sql IMMUTABLE AS $$
+  WITH e AS (
+    SELECT CASE WHEN pulse.utc_bucket('1h', p_from) = p_from THEN p_from
+                ELSE pulse.utc_bucket('1h', p_from) + interval '1 hour' END AS h0,
+           pulse.utc_bucket('1h', p_to) AS h1,
+           CASE WHEN pulse.utc_bucket('1d', p_from) = p_from THEN p_from
+                ELSE pulse.utc_bucket('1d', p_from) + interval '1 day' END AS d0,
+           pulse.utc_bucket('1d', p_to) AS d1
+     WHERE p_from < p_to
+  ), c AS (   -- collapse what does not fit: no whole day, no whole hour
+    SELECT least(e.h0, p_to) AS h0, greatest(e.h1, least(e.h0, p_to)) AS h1,
+           CASE WHEN e.d0 < e.d1 THEN e.d0 ELSE least(e.h0, p_to) END AS d0,
+           CASE WHEN e.d0 < e.d1 THEN e.d1 ELSE least(e.h0, p_to) END AS d1
+      FROM e
   )
-  SELECT x.channel, x.post_id, sum(x.addressed)::bigint, sum(x.in_time)::bigint
-    FROM (SELECT r.channel, r.post_id, r.addressed::bigint AS addressed, r.in_time::bigint AS in_time
-            FROM pulse.rollup_responses r, cut
-           WHERE r.bucket >= cut.h0 AND r.bucket < cut.h1
+  SELECT x.grain, x.lo, x.hi
+    FROM c, LATERAL (VALUES ('raw', p_from, c.h0), ('1h', c.h0, c.d0), ('1d', c.d0, c.d1),
+                            ('1h', c.d1, c.h1), ('raw', c.h1, p_to)) AS x(grain, lo, hi)
+   WHERE x.lo < x.hi
+$$;
+
+-- Addressed replies written in [from, to), how many of them were answered within 72 hours, and the
+-- city's answers written in [from, to), per channel and post: whole buckets from
+-- pulse.rollup_responses, the partial hours at the edges from the rows. A few thousand rows for a
+-- quarter instead of a million replies.
+CREATE OR REPLACE FUNCTION pulse.response_counts(p_from timestamptz, p_to timestamptz, p_channel text)
+RETURNS TABLE (channel text, post_id text, addressed bigint, in_time bigint, answers bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT x.channel, x.post_id, sum(x.addressed)::bigint, sum(x.in_time)::bigint, sum(x.answers)::bigint
+    FROM pulse.utc_pieces(p_from, p_to) pc
+    CROSS JOIN LATERAL (
+          SELECT r.channel, r.post_id, r.addressed::bigint AS addressed, r.in_time::bigint AS in_time,
+                 r.answers::bigint AS answers
+            FROM pulse.rollup_responses r
+           WHERE pc.grain <> 'raw' AND r.grain = pc.grain AND r.bucket >= pc.lo AND r.bucket < pc.hi
              AND (p_channel IS NULL OR r.channel = p_channel)
           UNION ALL
-          SELECT e.channel, coalesce(e.post_id, ''), 1,
-                 pulse.answered_in_time(e.replied_at, e.answered_at)::int
-            FROM pulse.reply_responses e, cut
-           WHERE ((e.replied_at >= p_from AND e.replied_at < cut.h0) OR (e.replied_at >= cut.h1 AND e.replied_at < p_to))
-             AND (p_channel IS NULL OR e.channel = p_channel)) x
+          SELECT e.channel, coalesce(e.post_id, ''), 1, pulse.answered_in_time(e.replied_at, e.answered_at)::int, 0
+            FROM pulse.reply_responses e
+           WHERE pc.grain = 'raw' AND e.replied_at >= pc.lo AND e.replied_at < pc.hi
+             AND (p_channel IS NULL OR e.channel = p_channel)
+          UNION ALL
+          SELECT a.channel, a.post_id, 0, 0, 1
+            FROM pulse.city_answers a
+           WHERE pc.grain = 'raw' AND a.created_at >= pc.lo AND a.created_at < pc.hi
+             AND (p_channel IS NULL OR a.channel = p_channel)) x
    GROUP BY x.channel, x.post_id
-  HAVING sum(x.addressed) <> 0
 $$;

@@ -14,8 +14,9 @@
 --   * distinct and returning accounts: the account sets of the rollups (23_rollups.sql
 --     pulse.account_set): distinct = |active set|, returning = |active set AND set before `from`|;
 --     the work grows with the number of days and hours in the range, not with the events.
---   * answered within 72 h and response times: the stored addressed replies and their hourly
---     counts (pulse.reply_responses, pulse.rollup_responses; 26_reply_responses.sql).
+--   * the city's answers, answered within 72 h and response times: the stored addressed replies
+--     and answers and their hourly and daily counts (pulse.reply_responses, pulse.city_answers,
+--     pulse.rollup_responses; 26_reply_responses.sql).
 CREATE OR REPLACE FUNCTION kpi.summary(p_from timestamptz, p_to timestamptz,
                             p_channel text DEFAULT NULL, p_format text DEFAULT NULL)
 RETURNS TABLE (posts bigint, replies bigint, favourites bigint, reblogs bigint,
@@ -78,11 +79,11 @@ BEGIN
              pulse.bits_common(x.active, x.before) AS returning_accounts
         FROM sets x
     ), answers AS (
-      SELECT count(*) AS city_replies
-        FROM pulse.own_statuses o
-       WHERE o.answer AND o.created_at >= $1 AND o.created_at < $2
-         AND ($3::text IS NULL OR o.channel = $3)
-         AND ($4::text IS NULL OR o.format = $4)
+      -- the channel's answers written in the range, from the same rollup
+      SELECT coalesce(sum(x.answers), 0)::bigint AS city_replies
+        FROM pulse.response_counts($1, $2, $3) x
+        LEFT JOIN pulse.post_formats o ON o.channel = x.channel AND o.status_id = x.post_id
+       WHERE ($4::text IS NULL OR o.format = $4)
     ), due AS (
       -- addressed replies written in the range and older than 72 h, and how many were answered
       -- within 72 h: per post from the response rollup (26_reply_responses.sql), whole hours from
@@ -97,10 +98,10 @@ BEGIN
       SELECT percentile_cont(0.5) WITHIN GROUP (
                ORDER BY extract(epoch FROM e.answered_at - e.replied_at)::double precision) AS median_seconds
         FROM pulse.reply_responses e
-        LEFT JOIN pulse.post_formats o ON $4::text IS NOT NULL AND o.channel = e.channel AND o.status_id = e.post_id
        WHERE e.answered_at IS NOT NULL AND e.replied_at >= $1 AND e.replied_at < $2
          AND ($3::text IS NULL OR e.channel = $3)
-         AND ($4::text IS NULL OR o.format = $4)
+         AND ($4::text IS NULL OR (e.channel, e.post_id) IN (SELECT o.channel, o.status_id FROM pulse.post_formats o
+                                                              WHERE o.format = $4))
     )
     SELECT c.posts, c.replies, c.favourites, c.reblogs,
            c.replies::numeric / nullif(c.posts, 0),

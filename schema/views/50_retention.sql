@@ -85,6 +85,10 @@ BEGIN
    WHERE h.at < started - make_interval(days => heartbeat_days);
   GET DIAGNOSTICS n = ROW_COUNT;
   what := 'heartbeats_deleted'; rows := n; RETURN NEXT;
+
+  -- 5. Not retention, but the same daily rhythm: the month prefixes of the account sets
+  --    (29_account_sets.sql) that a new month needs, so "returning accounts" stays a few rows' read.
+  what := 'account_prefixes_made'; rows := pulse.rollup_seen_advance(); RETURN NEXT;
 END $$;
 
 COMMENT ON FUNCTION pulse.apply_retention(int, int, int, int, timestamptz) IS
@@ -92,7 +96,8 @@ COMMENT ON FUNCTION pulse.apply_retention(int, int, int, int, timestamptz) IS
   '(rows and counts stay), delete unplaced ''other'' statuses older than other_days, dead letters older than '
   'dead_letter_days, heartbeats older than heartbeat_days, every period counted back from as_of (default now()). '
   'Idempotent. Returns one row per action: '
-  'reply_text_purged, other_statuses_deleted, dead_letters_deleted, heartbeats_deleted.';
+  'reply_text_purged, other_statuses_deleted, dead_letters_deleted, heartbeats_deleted, and '
+  'account_prefixes_made (the month prefixes of the account sets a new month needs; not a deletion).';
 
 REVOKE ALL ON FUNCTION pulse.apply_retention(int, int, int, int, timestamptz) FROM PUBLIC;
 
