@@ -62,3 +62,10 @@ CREATE INDEX rollup_responses_post_idx ON pulse.rollup_responses (channel, post_
 
 INSERT INTO pulse.config (key, value) VALUES ('reply_responses_rebuild_pending', 'true')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- What the triggers pass on about each changed status: the columns these rows depend on, not the
+-- whole row (a reply's text is most of its bytes).
+CREATE TYPE pulse.status_link AS (
+  channel text, status_id text, created_at timestamptz, relation text, in_reply_to_id text,
+  thread_root_id text, mentions_channel boolean
+);

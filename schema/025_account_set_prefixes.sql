@@ -31,3 +31,15 @@ CREATE TABLE pulse.rollup_seen (
 
 INSERT INTO pulse.config (key, value) VALUES ('account_sets_rebuild_pending', 'true')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- Every set is rewritten whole whenever it gains an account: with the default pglz a 25 kB bitmap
+-- costs ~400 us to compress, with lz4 ~40 us (and reads faster; measured on this project's bench
+-- world, 2,000 hourly sets). Where the server has no lz4 (a build without it), pglz stays.
+DO $$
+BEGIN
+  ALTER TABLE pulse.rollup_accounts ALTER COLUMN accounts SET COMPRESSION lz4;
+  ALTER TABLE pulse.rollup_accounts_all ALTER COLUMN accounts SET COMPRESSION lz4;
+  ALTER TABLE pulse.rollup_seen ALTER COLUMN accounts SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+  RAISE NOTICE 'no lz4 in this server: account sets stay compressed with pglz';
+END $$;

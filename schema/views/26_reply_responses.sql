@@ -29,7 +29,7 @@ $$;
 -- as well as from the table, because on TimescaleDB a row just inserted into a compressed chunk is
 -- not yet visible to queries on the hypertable while the statement's AFTER triggers run (seen on
 -- 2.28.3); where it is visible, reading it twice changes nothing below.
-CREATE OR REPLACE FUNCTION pulse.responses_refresh(p_channel text[], p_id text[], p_new pulse.statuses[])
+CREATE OR REPLACE FUNCTION pulse.responses_refresh(p_channel text[], p_id text[], p_new pulse.status_link[])
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
@@ -53,7 +53,7 @@ BEGIN
   -- in: the rows as they are now (pulse.addressed_replies, restricted to these replies)
   WITH ids AS (
     SELECT DISTINCT u.c, u.id FROM unnest(p_channel, p_id) AS u(c, id) WHERE u.id IS NOT NULL
-  ), nw AS (
+  ), nw AS MATERIALIZED (   -- (a transition table's rows are unique by channel and id)
     SELECT * FROM unnest(p_new)
   ), replies AS (
     SELECT DISTINCT ON (r.channel, r.status_id) r.*
@@ -66,27 +66,28 @@ BEGIN
               FROM ids JOIN nw n ON n.channel = ids.c AND n.status_id = ids.id) r
      ORDER BY r.channel, r.status_id, r.src, r.created_at     -- the statement's own version first
   ), fresh AS (
+    -- the statement's own rows are joined by hash (they may be hundreds), the table's by index
     SELECT r.channel, r.status_id AS reply_id, r.created_at AS replied_at,
-           coalesce(r.thread_root_id, o.thread_root_id, o.status_id) AS post_id,
+           CASE WHEN r.thread_root_id IS NOT NULL THEN r.thread_root_id
+                WHEN np.status_id IS NOT NULL THEN coalesce(np.thread_root_id, np.status_id)
+                WHEN tp.status_id IS NOT NULL THEN coalesce(tp.thread_root_id, tp.status_id) END AS post_id,
            least((SELECT min(x.created_at) FROM pulse.statuses x
                    WHERE x.channel = r.channel AND x.in_reply_to_id = r.status_id
                      AND x.relation = 'own_post' AND x.created_at > r.created_at),
-                 (SELECT min(x.created_at) FROM nw x
-                   WHERE x.channel = r.channel AND x.in_reply_to_id = r.status_id
-                     AND x.relation = 'own_post' AND x.created_at > r.created_at)) AS answered_at
+                 min(na.created_at)) AS answered_at
       FROM replies r
-      LEFT JOIN LATERAL (
-            SELECT y.status_id, y.thread_root_id, y.relation
-              FROM (SELECT 0 AS src, p.status_id, p.thread_root_id, p.relation FROM nw p
-                     WHERE p.channel = r.channel AND p.status_id = r.in_reply_to_id
-                    UNION ALL
-                    SELECT 1, p.status_id, p.thread_root_id, p.relation FROM pulse.statuses p
-                     WHERE p.channel = r.channel AND p.status_id = r.in_reply_to_id) y
-             ORDER BY y.src LIMIT 1) o0 ON true
-      LEFT JOIN LATERAL (SELECT o0.status_id, o0.thread_root_id WHERE o0.relation = 'own_post') o ON true
+      LEFT JOIN nw np0 ON np0.channel = r.channel AND np0.status_id = r.in_reply_to_id
+      LEFT JOIN LATERAL (SELECT np0.status_id, np0.thread_root_id WHERE np0.relation = 'own_post') np ON true
+      LEFT JOIN pulse.statuses tp
+             ON np0.status_id IS NULL AND tp.channel = r.channel AND tp.status_id = r.in_reply_to_id
+            AND tp.relation = 'own_post'
+      LEFT JOIN (SELECT n.channel, n.in_reply_to_id, n.created_at FROM nw n WHERE n.relation = 'own_post') na
+             ON na.channel = r.channel AND na.in_reply_to_id = r.status_id AND na.created_at > r.created_at
      WHERE r.relation <> 'own_post' AND r.in_reply_to_id IS NOT NULL
-       AND (r.relation = 'reply' OR o.status_id IS NOT NULL
+       AND (r.relation = 'reply' OR np.status_id IS NOT NULL OR tp.status_id IS NOT NULL
             OR (r.thread_root_id IS NOT NULL AND r.mentions_channel))
+     GROUP BY r.channel, r.status_id, r.created_at, r.thread_root_id, np.status_id, np.thread_root_id,
+              tp.status_id, tp.thread_root_id
   ), put AS (
     INSERT INTO pulse.reply_responses (channel, reply_id, replied_at, post_id, answered_at)
     SELECT f.channel, f.reply_id, f.replied_at, f.post_id, f.answered_at FROM fresh f
@@ -104,7 +105,7 @@ END $$;
 
 -- The same for the channel's statuses: is each one an answer (it replies to a status that is not
 -- the channel's own), and under which post does it count.
-CREATE OR REPLACE FUNCTION pulse.answers_refresh(p_channel text[], p_id text[], p_new pulse.statuses[])
+CREATE OR REPLACE FUNCTION pulse.answers_refresh(p_channel text[], p_id text[], p_new pulse.status_link[])
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
@@ -137,16 +138,13 @@ BEGIN
     INSERT INTO pulse.city_answers (channel, status_id, created_at, post_id)
     SELECT o.channel, o.status_id, o.created_at, coalesce(o.thread_root_id, o.status_id)
       FROM own o
+      LEFT JOIN nw np ON np.channel = o.channel AND np.status_id = o.in_reply_to_id
       LEFT JOIN LATERAL (
-            SELECT y.relation
-              FROM (SELECT 0 AS src, p.relation FROM nw p
-                     WHERE p.channel = o.channel AND p.status_id = o.in_reply_to_id
-                    UNION ALL
-                    SELECT 1, p.relation FROM pulse.statuses p
-                     WHERE p.channel = o.channel AND p.status_id = o.in_reply_to_id) y
-             ORDER BY y.src LIMIT 1) par ON true
+            SELECT p.relation FROM pulse.statuses p
+             WHERE np.status_id IS NULL AND p.channel = o.channel AND p.status_id = o.in_reply_to_id
+             LIMIT 1) tp ON true
      WHERE o.relation = 'own_post' AND o.in_reply_to_id IS NOT NULL
-       AND par.relation IS DISTINCT FROM 'own_post'
+       AND coalesce(np.relation, tp.relation) IS DISTINCT FROM 'own_post'
     RETURNING channel, created_at, post_id
   )
   INSERT INTO pulse.rollup_responses AS t (grain, bucket, channel, post_id, answers)
@@ -160,7 +158,7 @@ END $$;
 -- The rows a set of changed statuses (p_changed: old and new versions) can move. Replies: each
 -- changed resident reply; for each changed channel status, the reply it answers and those of its
 -- direct replies whose row depends on it (not yet placed in a thread, or addressed only through it).
-CREATE OR REPLACE FUNCTION pulse.responses_touched(p_changed pulse.statuses[], p_new pulse.statuses[])
+CREATE OR REPLACE FUNCTION pulse.responses_touched(p_changed pulse.status_link[], p_new pulse.status_link[])
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
@@ -194,7 +192,8 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.responses_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  PERFORM pulse.responses_touched(array_agg(n::pulse.statuses), array_agg(n::pulse.statuses))
+  PERFORM pulse.responses_touched(array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link),
+                                  array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link))
      FROM new_rows n WHERE n.in_reply_to_id IS NOT NULL OR n.relation = 'own_post'
    HAVING count(*) > 0;
   RETURN NULL;
@@ -203,7 +202,7 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.responses_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  PERFORM pulse.responses_touched(array_agg(o::pulse.statuses), '{}')
+  PERFORM pulse.responses_touched(array_agg(ROW(o.channel, o.status_id, o.created_at, o.relation, o.in_reply_to_id, o.thread_root_id, o.mentions_channel)::pulse.status_link), '{}')
      FROM old_rows o WHERE o.in_reply_to_id IS NOT NULL OR o.relation = 'own_post'
    HAVING count(*) > 0;
   RETURN NULL;
@@ -215,8 +214,9 @@ CREATE OR REPLACE FUNCTION pulse.responses_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
-  PERFORM pulse.responses_touched(array_agg(o::pulse.statuses) || array_agg(n::pulse.statuses),
-                                  array_agg(n::pulse.statuses))
+  PERFORM pulse.responses_touched(array_agg(ROW(o.channel, o.status_id, o.created_at, o.relation, o.in_reply_to_id, o.thread_root_id, o.mentions_channel)::pulse.status_link)
+                                  || array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link),
+                                  array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link))
      FROM old_rows o
      JOIN new_rows n ON n.channel = o.channel AND n.status_id = o.status_id AND n.created_at = o.created_at
     WHERE (o.relation IS DISTINCT FROM n.relation OR o.in_reply_to_id IS DISTINCT FROM n.in_reply_to_id
@@ -233,9 +233,11 @@ CREATE OR REPLACE FUNCTION pulse.responses_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF TG_OP = 'UPDATE' THEN
-    PERFORM pulse.responses_touched(ARRAY[OLD, NEW]::pulse.statuses[], ARRAY[NEW]::pulse.statuses[]);
+    PERFORM pulse.responses_touched(ARRAY[ROW(OLD.channel, OLD.status_id, OLD.created_at, OLD.relation, OLD.in_reply_to_id, OLD.thread_root_id, OLD.mentions_channel)::pulse.status_link,
+                                          ROW(NEW.channel, NEW.status_id, NEW.created_at, NEW.relation, NEW.in_reply_to_id, NEW.thread_root_id, NEW.mentions_channel)::pulse.status_link],
+                                    ARRAY[ROW(NEW.channel, NEW.status_id, NEW.created_at, NEW.relation, NEW.in_reply_to_id, NEW.thread_root_id, NEW.mentions_channel)::pulse.status_link]);
   ELSE
-    PERFORM pulse.responses_touched(ARRAY[OLD]::pulse.statuses[], '{}');
+    PERFORM pulse.responses_touched(ARRAY[ROW(OLD.channel, OLD.status_id, OLD.created_at, OLD.relation, OLD.in_reply_to_id, OLD.thread_root_id, OLD.mentions_channel)::pulse.status_link], '{}');
   END IF;
   RETURN NULL;
 END $$;

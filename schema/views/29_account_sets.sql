@@ -25,7 +25,8 @@ BEGIN
    ORDER BY 1, 2, 3                  -- one lock order for concurrent writers
   ON CONFLICT (grain, bucket, channel)
   DO UPDATE SET accounts = pulse.bits_or(a.accounts, excluded.accounts),
-                n = bit_count(pulse.bits_or(a.accounts, excluded.accounts));
+                n = bit_count(pulse.bits_or(a.accounts, excluded.accounts))
+   WHERE pulse.bits_common(a.accounts, excluded.accounts) < excluded.n;   -- only when someone is new here
 
   -- every format, where bits were lost: the OR of the format sets as they are now
   WITH hit AS (
