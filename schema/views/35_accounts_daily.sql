@@ -4,7 +4,8 @@
 -- DST days), for every day that overlaps [from, to). Each row is exactly what
 -- kpi.summary(day_start, day_end, channel, format) gives for that whole day.
 --
--- From the day account sets of the rollups (020_rollups.sql): a day's distinct accounts are its
+-- From the day account sets of the rollups (020_rollups.sql; every format together: 025): a day's
+-- distinct accounts are its
 -- set's popcount; its returning accounts those also in the set of everything before the day, which
 -- is built once for the first day and then grows by each day's set -- work per day, not per event.
 CREATE OR REPLACE FUNCTION kpi.accounts_daily(p_from timestamptz, p_to timestamptz,
@@ -34,10 +35,17 @@ BEGIN
   seen := pulse.account_set('-infinity', first_day::timestamp AT TIME ZONE tz, p_channel, p_format);
   d := first_day;
   WHILE d <= last_day LOOP
-    SELECT pulse.bits_union(r.accounts) INTO today
-      FROM pulse.rollup_accounts r
-     WHERE r.grain = '1d' AND r.bucket = d::timestamp AT TIME ZONE tz
-       AND (p_channel IS NULL OR r.channel = p_channel) AND (p_format IS NULL OR r.format = p_format);
+    IF p_format IS NULL THEN   -- every format: one set per channel (29_account_sets.sql)
+      SELECT pulse.bits_union(a.accounts) INTO today
+        FROM pulse.rollup_accounts_all a
+       WHERE a.grain = '1d' AND a.bucket = d::timestamp AT TIME ZONE tz
+         AND (p_channel IS NULL OR a.channel = p_channel);
+    ELSE
+      SELECT pulse.bits_union(r.accounts) INTO today
+        FROM pulse.rollup_accounts r
+       WHERE r.grain = '1d' AND r.bucket = d::timestamp AT TIME ZONE tz
+         AND (p_channel IS NULL OR r.channel = p_channel) AND r.format = p_format;
+    END IF;
     active := coalesce(bit_count(today), 0);
     back := pulse.bits_common(today, seen);
     day := d;
