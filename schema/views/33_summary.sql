@@ -37,25 +37,37 @@ BEGIN
   END IF;
   -- EXECUTE: planned with the actual values every call, so the optional filters fold away
   RETURN QUERY EXECUTE $q$
-    WITH cohort AS (
-      -- the posts published in the range with their counts so far, by kpi.post_stats' rules, but
-      -- only the parts these columns need: the posts' rollup sums, the newest favourite and reblog
-      -- (one backward index probe each) and the latest snapshot -- no thread scans
+    WITH cohort_posts AS MATERIALIZED (
+      -- the posts published in the range (statuses_posts_time_idx)
+      SELECT p.channel, p.status_id
+        FROM pulse.statuses p
+       WHERE p.relation = 'own_post' AND p.in_reply_to_id IS NULL
+         AND p.created_at >= $1 AND p.created_at < $2
+         AND ($3::text IS NULL OR p.channel = $3)
+         AND ($4::text IS NULL OR pulse.post_format(p.tags) = $4)
+    ), totals AS (
+      -- their rollup sums, in one grouped read of the day rows instead of two probes per post
+      SELECT x.channel, x.post_ref, sum(x.replies) AS replies, sum(x.favourites) AS favourites,
+             sum(x.reblogs) AS reblogs
+        FROM (SELECT s.channel, s.post_ref, s.replies, 0::bigint AS favourites, 0::bigint AS reblogs
+                FROM pulse.activity_statuses_1d s
+                JOIN cohort_posts c ON c.channel = s.channel AND c.status_id = s.post_ref
+              UNION ALL
+              SELECT i.channel, i.post_ref, 0, i.favourites, i.reblogs
+                FROM pulse.activity_interactions_1d i
+                JOIN cohort_posts c ON c.channel = i.channel AND c.status_id = i.post_ref) x
+       GROUP BY x.channel, x.post_ref
+    ), cohort AS (
+      -- with their counts so far, by kpi.post_stats' rules: the newest favourite and reblog (one
+      -- backward index probe each) against the latest snapshot -- no thread scans
       SELECT count(*) AS posts,
              coalesce(sum(tot.replies), 0)::bigint AS replies,
              coalesce(sum(CASE WHEN snap.observed_at > coalesce(lf.at, '-infinity')
                                THEN snap.favourites ELSE coalesce(tot.favourites, 0) END), 0)::bigint AS favourites,
              coalesce(sum(CASE WHEN snap.observed_at > coalesce(lr.at, '-infinity')
                                THEN snap.reblogs ELSE coalesce(tot.reblogs, 0) END), 0)::bigint AS reblogs
-        FROM pulse.statuses p
-        LEFT JOIN LATERAL (
-              SELECT sum(x.replies) AS replies, sum(x.favourites) AS favourites, sum(x.reblogs) AS reblogs
-                FROM (SELECT s.replies, 0::bigint AS favourites, 0::bigint AS reblogs
-                        FROM pulse.activity_statuses_1d s WHERE s.channel = p.channel AND s.post_ref = p.status_id
-                      UNION ALL
-                      SELECT 0, i.favourites, i.reblogs
-                        FROM pulse.activity_interactions_1d i
-                       WHERE i.channel = p.channel AND i.post_ref = p.status_id) x) tot ON true
+        FROM cohort_posts p
+        LEFT JOIN totals tot ON tot.channel = p.channel AND tot.post_ref = p.status_id
         LEFT JOIN LATERAL (
               SELECT s.observed_at, s.favourites, s.reblogs FROM pulse.post_snapshots s
                WHERE s.channel = p.channel AND s.post_id = p.status_id
@@ -66,10 +78,6 @@ BEGIN
         LEFT JOIN LATERAL (
               SELECT max(i.occurred_at) AS at FROM pulse.interactions i
                WHERE i.channel = p.channel AND i.status_id = p.status_id AND i.kind = 'reblog') lr ON true
-       WHERE p.relation = 'own_post' AND p.in_reply_to_id IS NULL
-         AND p.created_at >= $1 AND p.created_at < $2
-         AND ($3::text IS NULL OR p.channel = $3)
-         AND ($4::text IS NULL OR pulse.post_format(p.tags) = $4)
     ), sets AS (
       -- account sets from the rollups: whole days and hours, events only at the edges
       SELECT pulse.account_set($1, $2, $3, $4) AS active,
