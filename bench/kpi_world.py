@@ -182,9 +182,16 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
     conn.execute("SET session_replication_role = origin")
     conn.execute("DROP TABLE params")
     # A live channel's events arrive, and are stored, in time order; generated post by post they are
-    # not, and a query over one hour would read a page per event
-    conn.execute("CLUSTER pulse.statuses USING statuses_created_idx")
-    conn.execute("CLUSTER pulse.interactions USING interactions_occurred_idx")
+    # not, and a query over one hour would read a page per event. (On TimescaleDB the time index of
+    # a hypertable is its own; CLUSTER orders each chunk.)
+    for table, column in (("statuses", "created_at"), ("interactions", "occurred_at")):
+        index = conn.execute(
+            """SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+               WHERE x.indrelid = %s::regclass AND a.attname = %s AND x.indnatts = 1 AND x.indpred IS NULL
+               ORDER BY i.relname LIMIT 1""", (f"pulse.{table}", column)).fetchone()
+        if index:
+            conn.execute(f'CLUSTER pulse.{table} USING "{index[0]}"')
     started = time.perf_counter()
     conn.execute("SELECT pulse.first_seen_rebuild()")
     conn.execute("SELECT pulse.rollup_rebuild()")
