@@ -37,7 +37,7 @@ SELECT ps.channel,
   FROM kpi.post_stats ps
   LEFT JOIN pulse.thread_stats ts ON ts.channel = ps.channel AND ts.post_id = ps.post_id
   CROSS JOIN LATERAL (
-        SELECT CASE WHEN ts.posted_at = ps.posted_at THEN ts.new_participants
+        SELECT CASE WHEN ts.posted_at = ps.posted_at THEN ts.new_participants::bigint
                     -- the thread's repliers (the set post_stats.repliers counts), each with when it
                     -- was first seen by the channel; an account without a first-seen row counts as new
                     ELSE (SELECT count(*) FILTER (WHERE coalesce(f.first_seen_at, ps.posted_at) >= ps.posted_at)
