@@ -112,10 +112,14 @@ class World:
                 [v for r in rows for v in r])
 
     def posts(self) -> None:
+        """New posts, sometimes with replies already in their thread in the same statement."""
         rows = []
         for _ in range(self.rng.randint(1, 2)):
-            pid = self.new_id()
-            rows.append((self.rng.choice(CHANNELS), pid, self.slot(), "own_post", "city", None, None, pid))
+            pid, ch, at = self.new_id(), self.rng.choice(CHANNELS), self.slot()
+            rows.append((ch, pid, at, "own_post", "city", None, None, pid))
+            for _ in range(self.rng.choice((0, 0, 1, 3))):
+                rows.append((ch, self.new_id(), at + timedelta(minutes=30 * self.rng.randint(0, 6)), "reply",
+                             self.rng.choice(ACCOUNTS), pid, None, pid))
         self.insert(rows)
 
     def statuses(self) -> None:

@@ -109,23 +109,36 @@ BEGIN
 END $$;
 
 -- Top-level posts of the channel were stored, changed or removed: their publication time and new
--- participants, counted again from the thread (usually empty when a post arrives).
-CREATE OR REPLACE FUNCTION pulse.thread_posts(p_channel text[], p_post text[])
+-- participants, counted again from the thread (usually empty when a post arrives). p_new: the rows
+-- the statement being handled inserted or changed them to. They are read from here as well as from
+-- the table, because on TimescaleDB a row just inserted into a compressed chunk is not yet visible to
+-- queries on the hypertable while the statement's AFTER triggers run (26_reply_responses.sql); where
+-- it is visible, reading it twice changes nothing below.
+CREATE OR REPLACE FUNCTION pulse.thread_posts(p_channel text[], p_post text[], p_new pulse.statuses[])
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  WITH nw AS (
+    SELECT * FROM unnest(p_new)
+  )
   INSERT INTO pulse.thread_stats AS s (channel, post_id, posted_at, new_participants)
   SELECT k.c, k.p, pa.at,
          CASE WHEN pa.at IS NULL THEN 0
               ELSE (SELECT count(*)
-                      FROM (SELECT DISTINCT r.account_key FROM pulse.statuses r
+                      FROM (SELECT r.account_key FROM pulse.statuses r
+                             WHERE r.channel = k.c AND r.thread_root_id = k.p AND r.relation <> 'own_post'
+                            UNION
+                            SELECT r.account_key FROM nw r
                              WHERE r.channel = k.c AND r.thread_root_id = k.p AND r.relation <> 'own_post') d
                       LEFT JOIN pulse.account_first_seen f ON f.channel = k.c AND f.account_key = d.account_key
                      WHERE coalesce(f.first_seen_at, 'infinity') >= pa.at) END
     FROM (SELECT DISTINCT x.c, x.p FROM unnest(p_channel, p_post) AS x(c, p)) k
-    LEFT JOIN LATERAL (
-          SELECT min(o.created_at) AS at FROM pulse.statuses o
-           WHERE o.channel = k.c AND o.status_id = k.p
-             AND o.relation = 'own_post' AND o.in_reply_to_id IS NULL) pa ON true
+    CROSS JOIN LATERAL (
+          SELECT least((SELECT min(o.created_at) FROM pulse.statuses o
+                         WHERE o.channel = k.c AND o.status_id = k.p
+                           AND o.relation = 'own_post' AND o.in_reply_to_id IS NULL),
+                       (SELECT min(o.created_at) FROM nw o
+                         WHERE o.channel = k.c AND o.status_id = k.p
+                           AND o.relation = 'own_post' AND o.in_reply_to_id IS NULL)) AS at) pa
    ORDER BY 1, 2
   ON CONFLICT (channel, post_id) DO UPDATE SET posted_at = excluded.posted_at,
                                                new_participants = excluded.new_participants
@@ -178,8 +191,16 @@ BEGIN
   PERFORM pulse.thread_add(array_agg(n.channel), array_agg(n.thread_root_id), array_agg(n.account_key),
                            array_agg(n.created_at))
      FROM new_rows n WHERE n.relation <> 'own_post' AND n.thread_root_id IS NOT NULL HAVING count(*) > 0;
-  PERFORM pulse.thread_posts(array_agg(n.channel), array_agg(n.status_id))
-     FROM new_rows n WHERE n.relation = 'own_post' AND n.in_reply_to_id IS NULL HAVING count(*) > 0;
+  -- new posts, with the statement's rows in their threads (see pulse.thread_posts)
+  PERFORM pulse.thread_posts(array_agg(n.channel) FILTER (WHERE n.top), array_agg(n.status_id) FILTER (WHERE n.top),
+                             array_agg(n.r))
+     FROM (SELECT n::pulse.statuses AS r, n.channel, n.status_id, n.relation = 'own_post' AND n.in_reply_to_id IS NULL AS top
+             FROM new_rows n
+            WHERE (n.relation = 'own_post' AND n.in_reply_to_id IS NULL)
+               OR (n.relation <> 'own_post'
+                   AND (n.channel, n.thread_root_id) IN (SELECT t.channel, t.status_id FROM new_rows t
+                                                          WHERE t.relation = 'own_post' AND t.in_reply_to_id IS NULL))) n
+   HAVING count(*) FILTER (WHERE n.top) > 0;
   RETURN NULL;
 END $$;
 
@@ -190,7 +211,7 @@ BEGIN
   PERFORM pulse.thread_remove(array_agg(o.channel), array_agg(o.thread_root_id), array_agg(o.account_key),
                               array_agg(o.created_at))
      FROM old_rows o WHERE o.relation <> 'own_post' AND o.thread_root_id IS NOT NULL HAVING count(*) > 0;
-  PERFORM pulse.thread_posts(array_agg(o.channel), array_agg(o.status_id))
+  PERFORM pulse.thread_posts(array_agg(o.channel), array_agg(o.status_id), '{}')
      FROM old_rows o WHERE o.relation = 'own_post' AND o.in_reply_to_id IS NULL HAVING count(*) > 0;
   RETURN NULL;
 END $$;
@@ -247,8 +268,8 @@ BEGIN
   IF r.in_channel IS NOT NULL THEN
     PERFORM pulse.thread_add(r.in_channel, r.in_post, r.in_account, r.in_at);
   END IF;
-  IF r.post_channel IS NOT NULL THEN
-    PERFORM pulse.thread_posts(r.post_channel, r.post_id);
+  IF r.post_channel IS NOT NULL THEN    -- (plain PostgreSQL only: every row is visible, p_new is not needed)
+    PERFORM pulse.thread_posts(r.post_channel, r.post_id, '{}');
   END IF;
   RETURN NULL;
 END $$;
@@ -280,10 +301,11 @@ BEGIN
                              ARRAY[NEW.created_at]);
   END IF;
   IF o_top THEN
-    PERFORM pulse.thread_posts(ARRAY[OLD.channel], ARRAY[OLD.status_id]);
+    PERFORM pulse.thread_posts(ARRAY[OLD.channel], ARRAY[OLD.status_id],
+                               CASE WHEN TG_OP = 'UPDATE' THEN ARRAY[NEW]::pulse.statuses[] ELSE '{}' END);
   END IF;
   IF n_top AND NOT (o_top AND OLD.channel = NEW.channel AND OLD.status_id = NEW.status_id) THEN
-    PERFORM pulse.thread_posts(ARRAY[NEW.channel], ARRAY[NEW.status_id]);
+    PERFORM pulse.thread_posts(ARRAY[NEW.channel], ARRAY[NEW.status_id], ARRAY[NEW]::pulse.statuses[]);
   END IF;
   RETURN NULL;
 END $$;
