@@ -44,14 +44,16 @@ BEGIN
     RETURNING tp.channel, tp.account_key, tp.post_id, tp.replies
   ), per_post AS (
     -- a count equal to what was added was zero before: a new replier
+    -- (the lookups are subqueries: one probe each, whatever the planner thinks of young tables)
     SELECT u.c, u.p, min(u.lo) AS lo, max(u.hi) AS hi,
            count(*) FILTER (WHERE k.replies = u.n) AS gained,
            count(*) FILTER (WHERE k.replies = u.n
-                              AND coalesce(f.first_seen_at, 'infinity') >= s.posted_at) AS gained_new
+                              AND coalesce((SELECT f.first_seen_at FROM pulse.account_first_seen f
+                                             WHERE f.channel = u.c AND f.account_key = u.a), 'infinity')
+                                  >= (SELECT s.posted_at FROM pulse.thread_stats s
+                                       WHERE s.channel = u.c AND s.post_id = u.p)) AS gained_new
       FROM u
       JOIN counted k ON k.channel = u.c AND k.account_key = u.a AND k.post_id = u.p
-      LEFT JOIN pulse.thread_stats s ON s.channel = u.c AND s.post_id = u.p
-      LEFT JOIN pulse.account_first_seen f ON f.channel = u.c AND f.account_key = u.a
      GROUP BY 1, 2
   )
   INSERT INTO pulse.thread_stats AS s (channel, post_id, repliers, new_participants, first_reply_at, last_reply_at)
@@ -83,11 +85,12 @@ BEGIN
     SELECT u.c, u.p, min(u.lo) AS lo, max(u.hi) AS hi,
            count(*) FILTER (WHERE k.replies = 0) AS lost,
            count(*) FILTER (WHERE k.replies = 0
-                              AND coalesce(f.first_seen_at, 'infinity') >= s.posted_at) AS lost_new
+                              AND coalesce((SELECT f.first_seen_at FROM pulse.account_first_seen f
+                                             WHERE f.channel = u.c AND f.account_key = u.a), 'infinity')
+                                  >= (SELECT s.posted_at FROM pulse.thread_stats s
+                                       WHERE s.channel = u.c AND s.post_id = u.p)) AS lost_new
       FROM u
       JOIN counted k ON k.channel = u.c AND k.account_key = u.a AND k.post_id = u.p
-      LEFT JOIN pulse.thread_stats s ON s.channel = u.c AND s.post_id = u.p
-      LEFT JOIN pulse.account_first_seen f ON f.channel = u.c AND f.account_key = u.a
      GROUP BY 1, 2
   )
   UPDATE pulse.thread_stats s SET
@@ -153,16 +156,21 @@ CREATE OR REPLACE FUNCTION pulse.thread_newness_move(p_channel text[], p_account
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE pulse.thread_stats s SET new_participants = s.new_participants + d.delta
-    FROM (SELECT tp.channel, tp.post_id,
-                 sum(CASE WHEN m.new_at >= ts.posted_at THEN 1 ELSE -1 END)::integer AS delta
+    FROM (SELECT m.c, t.post_id, sum(CASE WHEN m.new_at >= t.posted_at THEN 1 ELSE -1 END)::integer AS delta
             FROM (SELECT x.c, x.a, coalesce(x.o, 'infinity') AS old_at, coalesce(x.n, 'infinity') AS new_at
                     FROM unnest(p_channel, p_account, p_old, p_new) AS x(c, a, o, n)
                    WHERE x.o IS DISTINCT FROM x.n) m
-            JOIN pulse.thread_participants tp ON tp.channel = m.c AND tp.account_key = m.a AND tp.replies > 0
-            JOIN pulse.thread_stats ts ON ts.channel = tp.channel AND ts.post_id = tp.post_id
-           WHERE ts.posted_at > least(m.old_at, m.new_at) AND ts.posted_at <= greatest(m.old_at, m.new_at)
+            -- the account's threads through the key (OFFSET 0: a probe per account, never a walk of
+            -- the posts published in between, whose participants are not keyed by post)
+            CROSS JOIN LATERAL (SELECT tp.post_id,
+                                       (SELECT ts.posted_at FROM pulse.thread_stats ts
+                                         WHERE ts.channel = tp.channel AND ts.post_id = tp.post_id) AS posted_at
+                                  FROM pulse.thread_participants tp
+                                 WHERE tp.channel = m.c AND tp.account_key = m.a AND tp.replies > 0
+                                OFFSET 0) t
+           WHERE t.posted_at > least(m.old_at, m.new_at) AND t.posted_at <= greatest(m.old_at, m.new_at)
            GROUP BY 1, 2) d
-   WHERE s.channel = d.channel AND s.post_id = d.post_id AND d.delta <> 0;
+   WHERE s.channel = d.c AND s.post_id = d.post_id AND d.delta <> 0;
 END $$;
 
 -- New participants of every post, from the participants and the first-seen table as they are now.
