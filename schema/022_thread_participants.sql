@@ -46,5 +46,10 @@ CREATE INDEX thread_stats_posted_idx ON pulse.thread_stats (channel, posted_at);
 CREATE INDEX statuses_thread_own_idx ON pulse.statuses (channel, thread_root_id)
        INCLUDE (status_id, in_reply_to_id) WHERE relation = 'own_post' AND thread_root_id IS NOT NULL;
 
+-- The channel's top-level posts by publication time (kpi.post_stats over a range: ten a day among
+-- millions of replies, which a range of the time index would otherwise read to find them).
+CREATE INDEX statuses_posts_idx ON pulse.statuses (created_at)
+       WHERE relation = 'own_post' AND in_reply_to_id IS NULL;
+
 INSERT INTO pulse.config (key, value) VALUES ('thread_stats_rebuild_pending', 'true')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;

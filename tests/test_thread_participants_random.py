@@ -175,8 +175,9 @@ class World:
                                  "relation = 'own_post' AND in_reply_to_id IS NULL", "true"))
         gone = self.pick(f"SELECT channel, status_id FROM pulse.statuses WHERE {which}", self.rng.randint(1, 4))
         for table in ("statuses", "interactions"):
-            self.conn.execute(f"DELETE FROM pulse.{table} WHERE (channel, status_id) IN (SELECT * FROM unnest(%s::text[],"
-                              " %s::text[]))", ([g[0] for g in gone], [g[1] for g in gone]))
+            self.conn.execute(f"DELETE FROM pulse.{table} WHERE (channel, status_id) IN"
+                              " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                              ([g[0] for g in gone], [g[1] for g in gone]))
 
     def likes(self) -> None:
         """Favourites, some long before anything else the account did (its first engagement moves)."""
@@ -187,8 +188,9 @@ class World:
             rows.append((ch, self.new_id(), self.slot(), kind, None if kind == "follow" or not post else post[0][0],
                          self.rng.choice(ACCOUNTS)))
         self.conn.execute(
-            "INSERT INTO pulse.interactions (channel, notification_id, occurred_at, kind, status_id, account_key, source)"
-            " VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, 'stream')"] * len(rows)), [v for r in rows for v in r])
+            "INSERT INTO pulse.interactions (channel, notification_id, occurred_at, kind, status_id, account_key,"
+            " source) VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, 'stream')"] * len(rows)),
+            [v for r in rows for v in r])
 
     def unlike(self) -> None:
         self.conn.execute("""DELETE FROM pulse.interactions WHERE (channel, notification_id) IN (
