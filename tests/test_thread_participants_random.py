@@ -90,7 +90,6 @@ class World:
         self.conn = conn
         self.rng = random.Random(seed)
         self.next_id = 1000
-        conn.execute("SELECT setseed(%s)", (1 / (seed + 1),))  # the picks ORDER BY random(): reproducible
 
     def new_id(self) -> str:
         self.next_id += 1
@@ -100,7 +99,9 @@ class World:
         return START + timedelta(minutes=30 * self.rng.randrange(SLOTS))
 
     def pick(self, sql: str, n: int = 1) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql + " ORDER BY random() LIMIT %s", (n,)).fetchall()
+        """Up to n rows of the query's, chosen by the seed (not by the server's random(): reproducible)."""
+        rows = sorted(self.conn.execute(sql).fetchall(), key=repr)
+        return self.rng.sample(rows, min(n, len(rows)))
 
     def insert(self, rows: list[tuple[Any, ...]]) -> None:
         """One multi-row INSERT: (channel, id, at, relation, account, in_reply_to, quoted, root)."""
@@ -164,10 +165,9 @@ class World:
                                   (post[0][0], ch, sid))
 
     def upgrade_relation(self) -> None:
-        self.conn.execute("""UPDATE pulse.statuses SET relation = 'reply'
-                              WHERE (channel, status_id) IN (SELECT channel, status_id FROM pulse.statuses
-                                                              WHERE relation IN ('other', 'mention')
-                                                              ORDER BY random() LIMIT 2)""")
+        up = self.pick("SELECT channel, status_id FROM pulse.statuses WHERE relation IN ('other', 'mention')", 2)
+        self.conn.execute("UPDATE pulse.statuses SET relation = 'reply' WHERE (channel, status_id) IN"
+                          " (SELECT * FROM unnest(%s::text[], %s::text[]))", ([u[0] for u in up], [u[1] for u in up]))
 
     def delete_statuses(self) -> None:
         """As the sink applies deletes: the statuses (one or several in one statement) and their likes."""
@@ -193,8 +193,10 @@ class World:
             [v for r in rows for v in r])
 
     def unlike(self) -> None:
-        self.conn.execute("""DELETE FROM pulse.interactions WHERE (channel, notification_id) IN (
-                               SELECT channel, notification_id FROM pulse.interactions ORDER BY random() LIMIT 2)""")
+        gone = self.pick("SELECT channel, notification_id FROM pulse.interactions", 2)
+        self.conn.execute("DELETE FROM pulse.interactions WHERE (channel, notification_id) IN"
+                          " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                          ([g[0] for g in gone], [g[1] for g in gone]))
 
     def step(self) -> None:
         ops = [(self.posts, 2), (self.statuses, 6), (self.place_in_threads, 2), (self.move_to_other_thread, 0.5),
@@ -250,6 +252,7 @@ def test_emptying_the_first_seen_table_makes_every_participant_new(database_url:
         world = World(conn, 12)
         for _ in range(120):
             world.step()
+        assert kept(conn) == raw(conn)
         conn.execute("TRUNCATE pulse.account_first_seen")
         rows = conn.execute("SELECT participants, new_participants FROM kpi.sessions").fetchall()
         assert any(p > 0 for p, _ in rows)
