@@ -8,9 +8,11 @@
 -- How it stays fast: replies, favourites and reblogs are the post's sums over its daily rollup rows
 -- (pulse.activity_*_1d: a handful of rows per post instead of thousands of events; the rollup's
 -- replies of a post are the statuses in its thread, because the sink places every reply to a
--- stored post in its thread); the newest favourite and reblog are one backward index probe each;
--- everything else about the thread (repliers, first reply, the city's answers and how fast they
--- came) is ONE scan of the thread through the thread index, joined in memory.
+-- stored post in its thread); repliers and the first reply are the post's row of pulse.thread_stats
+-- (022, kept by the triggers of 27_thread_participants.sql); the city's answers are counted among
+-- the channel's own statuses in the thread only (statuses_thread_own_idx); the newest favourite and
+-- reblog are one backward index probe each. Each part is its own join, so a query that does not
+-- show a column does not pay for it (the planner drops unused joins that return one row).
 CREATE OR REPLACE VIEW kpi.post_stats AS
 SELECT p.channel,
        p.status_id                                                    AS post_id,
@@ -19,13 +21,13 @@ SELECT p.channel,
        pulse.post_format(p.tags)                                      AS format,
        p.tags,
        coalesce(tot.replies, 0)                                       AS replies,
-       coalesce(th.repliers, 0)                                       AS repliers,
+       coalesce(ts.repliers, 0)::bigint                               AS repliers,
        fv.favourites,
        rb.reblogs,
        qt.quotes,
        coalesce(tot.replies, 0)::numeric / nullif(fv.favourites, 0)   AS reply_like_ratio,
-       th.first_reply_at,
-       coalesce(th.city_replies, 0)                                   AS city_replies,
+       ts.first_reply_at,
+       coalesce(cr.city_replies, 0)                                   AS city_replies,
        th.in_time::numeric / nullif(th.due, 0)                        AS answered_share
   FROM pulse.statuses p
   -- the post's counts from its daily rollup rows
@@ -38,7 +40,18 @@ SELECT p.channel,
                 SELECT 0, i.favourites, i.reblogs
                   FROM pulse.activity_interactions_1d i WHERE i.channel = p.channel AND i.post_ref = p.status_id) x
        ) tot ON true
-  -- one scan of the thread: repliers, first reply, the channel's answers, answered within 72 h
+  -- repliers, first reply: kept per post by triggers
+  LEFT JOIN pulse.thread_stats ts ON ts.channel = p.channel AND ts.post_id = p.status_id
+  -- the channel's answers: its statuses in the thread replying to someone else's status
+  LEFT JOIN LATERAL (
+        SELECT count(*) AS city_replies
+          FROM pulse.statuses a
+         WHERE a.channel = p.channel AND a.thread_root_id = p.status_id AND a.relation = 'own_post'
+           AND a.in_reply_to_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM pulse.statuses q
+                            WHERE q.channel = p.channel AND q.thread_root_id = p.status_id
+                              AND q.relation = 'own_post' AND q.status_id = a.in_reply_to_id)) cr ON true
+  -- one scan of the thread: resident replies addressed to the city, and those answered within 72 h
   LEFT JOIN LATERAL (
         WITH thread AS (
           SELECT t.status_id, t.created_at, t.relation, t.account_key, t.in_reply_to_id, t.mentions_channel
@@ -58,15 +71,7 @@ SELECT p.channel,
              AND (r.relation = 'reply' OR r.mentions_channel OR par.status_id IS NOT NULL)
            GROUP BY r.status_id, r.created_at
         )
-        -- (DISTINCT in a subquery: hashed, where count(DISTINCT) sorts the keys by collation)
-        SELECT (SELECT count(*) FROM (SELECT DISTINCT r.account_key FROM thread r
-                                       WHERE r.relation <> 'own_post') d) AS repliers,
-               (SELECT min(r.created_at) FROM thread r WHERE r.relation <> 'own_post') AS first_reply_at,
-               -- the channel's answers: its statuses in the thread replying to someone else's
-               (SELECT count(*) FROM own a
-                 WHERE a.in_reply_to_id IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM own q WHERE q.status_id = a.in_reply_to_id)) AS city_replies,
-               (SELECT count(*) FROM addressed) AS due,
+        SELECT (SELECT count(*) FROM addressed) AS due,
                (SELECT count(*) FROM addressed d
                  WHERE d.answered_at <= d.created_at + interval '72 hours') AS in_time
        ) th ON true

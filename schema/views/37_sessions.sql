@@ -1,16 +1,20 @@
 -- 37_sessions: kpi.sessions, one row per top-level post of a channel seen as a live *session* (the
 -- post and its thread), with the numbers the team asks for during a Q&A. Re-runnable.
 --
--- Built on the contract views only (kpi.post_stats, kpi.response_times) plus the first-seen table
--- (011_first_seen.sql), so every figure equals the contract's for the same post:
+-- Built on the contract views (kpi.post_stats, kpi.response_times) plus the per-post thread figures
+-- (pulse.thread_stats, 022) and the first-seen table (011_first_seen.sql), so every figure equals the
+-- contract's for the same post:
 --   replies, participants (= post_stats.repliers), reply_like_ratio: kpi.post_stats;
 --   addressed, answered, unanswered, median/longest response: kpi.response_times of the post.
 -- New vs returning participants: a participant (an account that replied in the thread) is *new*
 -- when its first engagement with the channel (pulse.account_first_seen) is at or after the moment
 -- the post was published -- it first showed up in this session -- and *returning* when it had
--- engaged with the channel before. new + returning = participants always.
+-- engaged with the channel before. new + returning = participants always. The triggers of
+-- 27_thread_participants.sql keep that count per post (thread_stats.new_participants, judged
+-- against thread_stats.posted_at); should the post's publication time differ from the one it was
+-- judged against (only when two stored rows share the post's id), it is counted from the thread.
 -- Every column is a pure function of the stored rows (no now()), so both tiers give the same rows.
--- Both lateral parts are aggregates without GROUP BY: always one row, counts 0 for an empty thread.
+-- The response-time part is an aggregate without GROUP BY: always one row, counts 0 for an empty thread.
 CREATE OR REPLACE VIEW kpi.sessions AS
 SELECT ps.channel,
        ps.post_id,
@@ -24,24 +28,26 @@ SELECT ps.channel,
        ps.favourites,
        ps.reply_like_ratio,
        ps.first_reply_at,
-       np.last_reply_at,
+       ts.last_reply_at,
        rt.addressed,
        rt.answered,
        rt.addressed - rt.answered                                    AS unanswered,
        rt.median_response_seconds,
        rt.longest_response_seconds
   FROM kpi.post_stats ps
-  LEFT JOIN LATERAL (
-        -- the thread's repliers (the same set post_stats.repliers counts), each with when it was
-        -- first seen by the channel; an account without a first-seen row counts as new
-        SELECT count(*) FILTER (WHERE coalesce(f.first_seen_at, ps.posted_at) >= ps.posted_at) AS new_participants,
-               max(a.last_at) AS last_reply_at
-          FROM (SELECT r.account_key, max(r.created_at) AS last_at
-                  FROM pulse.statuses r
-                 WHERE r.channel = ps.channel AND r.thread_root_id = ps.post_id AND r.relation <> 'own_post'
-                 GROUP BY r.account_key) a
-          LEFT JOIN pulse.account_first_seen f ON f.channel = ps.channel AND f.account_key = a.account_key) np
-       ON true
+  LEFT JOIN pulse.thread_stats ts ON ts.channel = ps.channel AND ts.post_id = ps.post_id
+  CROSS JOIN LATERAL (
+        SELECT CASE WHEN ts.posted_at = ps.posted_at THEN ts.new_participants::bigint
+                    -- the thread's repliers (the set post_stats.repliers counts), each with when it
+                    -- was first seen by the channel; an account without a first-seen row counts as new
+                    ELSE (SELECT count(*) FILTER (WHERE coalesce(f.first_seen_at, ps.posted_at) >= ps.posted_at)
+                            FROM (SELECT DISTINCT r.account_key
+                                    FROM pulse.statuses r
+                                   WHERE r.channel = ps.channel AND r.thread_root_id = ps.post_id
+                                     AND r.relation <> 'own_post') a
+                            LEFT JOIN pulse.account_first_seen f
+                                   ON f.channel = ps.channel AND f.account_key = a.account_key)
+               END AS new_participants) np
   LEFT JOIN LATERAL (
         SELECT count(*) AS addressed,
                count(r.answered_at) AS answered,
