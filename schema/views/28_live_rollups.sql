@@ -510,11 +510,14 @@ CREATE OR REPLACE FUNCTION kpi.participants(p_from timestamptz, p_to timestamptz
 RETURNS bigint
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-SET jit = off SET max_parallel_workers_per_gather = 0 AS $$
+-- Every read here goes through an index by design (sets by key, edges by time, probes by account):
+-- a young database's statistics must not make the planner scan the event tables instead.
+SET jit = off SET max_parallel_workers_per_gather = 0 SET enable_seqscan = off AS $$
 DECLARE
   with_post bit varying;   -- accounts in the sets of a post's format: engaged with a post, no follow
   no_post bit varying;      -- accounts in the '' sets: some of them only followed
-  more bigint;
+  candidates text[];
+  more bigint := 0;
 BEGIN
   IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
     RETURN 0;
@@ -559,17 +562,26 @@ BEGIN
             LEFT JOIN pulse.rollup_post_format f ON f.channel = x.channel AND f.post_ref = x.post_ref
            WHERE p.grain = 'raw'
            GROUP BY 1, 2) e
-    JOIN pulse.account_numbers a ON a.account_key = e.account_key;
-  SELECT count(*) INTO more
-    FROM pulse.bits_positions(pulse.bits_minus(no_post, with_post)) b(n)
-    JOIN pulse.account_numbers a ON a.account_no = b.n
-   WHERE EXISTS (SELECT 1 FROM pulse.statuses s
-                  WHERE s.account_key = a.account_key AND s.created_at >= p_from AND s.created_at < p_to
-                    AND (p_channel IS NULL OR s.channel = p_channel)
-                    AND pulse.is_engagement(s.relation, s.thread_root_id))
-      OR EXISTS (SELECT 1 FROM pulse.interactions i
-                  WHERE i.account_key = a.account_key AND i.occurred_at >= p_from AND i.occurred_at < p_to
-                    AND (p_channel IS NULL OR i.channel = p_channel) AND i.kind <> 'follow');
+   CROSS JOIN LATERAL (SELECT n.account_no FROM pulse.account_numbers n WHERE n.account_key = e.account_key) a;
+  -- the accounts found only in '' sets, each probed on its own through the account indexes: scalar
+  -- subqueries, run per account (EXISTS joined by OR, or = ANY of them all, were planned as scans of
+  -- the range's events), the second only when the first finds nothing
+  candidates := ARRAY(SELECT a.account_key FROM pulse.account_numbers a
+                       WHERE a.account_no = ANY (ARRAY(SELECT pulse.bits_positions(pulse.bits_minus(no_post, with_post)))));
+  IF cardinality(candidates) > 0 THEN
+    SELECT count(*) INTO more
+      FROM unnest(candidates) AS c(k)
+     WHERE coalesce((SELECT true FROM pulse.statuses s
+                      WHERE s.account_key = c.k AND s.created_at >= p_from AND s.created_at < p_to
+                        AND (p_channel IS NULL OR s.channel = p_channel)
+                        AND pulse.is_engagement(s.relation, s.thread_root_id)
+                      LIMIT 1),
+                    (SELECT true FROM pulse.interactions i
+                      WHERE i.account_key = c.k AND i.occurred_at >= p_from AND i.occurred_at < p_to
+                        AND (p_channel IS NULL OR i.channel = p_channel) AND i.kind <> 'follow'
+                      LIMIT 1),
+                    false);
+  END IF;
   RETURN coalesce(bit_count(with_post), 0) + more;
 END $$;
 
@@ -581,6 +593,9 @@ COMMENT ON FUNCTION kpi.participants(timestamptz, timestamptz, text) IS
 -- ---- reading: the Ingester health board ---------------------------------------------------------
 -- Rows written (pulse.statuses by relation, pulse.interactions by kind) per bucket of ingested_at,
 -- over the whole UTC minutes that [from, to) touches: minutes and hours from pulse.ingest_counts.
+-- The rows have no index on ingested_at (it would cost every write), so only whole minutes can be
+-- answered: the bucket width is rounded down to whole minutes (Grafana's intervals of a minute and
+-- more are: 1m, 2m, 5m, ... 1h, 2h).
 CREATE OR REPLACE FUNCTION pulse.ingest_series(p_from timestamptz, p_to timestamptz,
                                                p_bucket interval DEFAULT NULL, p_channel text DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, kind text, events bigint)
@@ -588,7 +603,7 @@ LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
-  secs numeric := pulse.bucket_seconds(p_bucket);
+  secs numeric := floor(pulse.bucket_seconds(p_bucket) / 60) * 60;
   m0 timestamptz := date_trunc('minute', p_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
   m1 timestamptz := date_trunc('minute', p_to AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
   h0 timestamptz;
@@ -620,7 +635,7 @@ END $$;
 
 COMMENT ON FUNCTION pulse.ingest_series(timestamptz, timestamptz, interval, text) IS
   'Rows stored in pulse.statuses (kind = relation) and pulse.interactions (kind) per bucket of ingested_at, over the '
-  'whole UTC minutes that [from, to) touches; buckets as in kpi.engagement_series (at least a minute). Read from '
+  'whole UTC minutes that [from, to) touches; buckets as in kpi.engagement_series, in whole minutes. Read from '
   'pulse.ingest_counts, which triggers keep equal to the rows stored. For the Ingester health board.';
 
 -- The heartbeat panels' figures per bucket, over the heartbeats in [from, to): average and highest
@@ -650,7 +665,12 @@ BEGIN
     h1 := p_to;
   END IF;
   RETURN QUERY EXECUTE $q$
-    WITH segments AS (
+    WITH firsts AS MATERIALIZED (
+      -- each channel's oldest heartbeat's hour: rows of earlier hours are left over from dropped
+      -- chunks (full TimescaleDB's retention policy fires no trigger) until the next delete prunes them
+      SELECT c.channel, (SELECT pulse.hour_floor(min(o.at)) FROM pulse.heartbeats o WHERE o.channel = c.channel) AS hour
+        FROM (SELECT DISTINCT r.channel FROM pulse.heartbeat_hours r WHERE $3::text IS NULL OR r.channel = $3) c
+    ), segments AS (
       -- single heartbeats: the 5 minutes before the range (readings to compare with only) and the
       -- parts of the range outside whole hours
       SELECT h.channel, h.at, 1 AS beats, (h.lag_seconds IS NOT NULL)::integer AS lag_n,
@@ -664,14 +684,12 @@ BEGIN
        WHERE ((h.at >= $1 - interval '5 minutes' AND h.at < $4) OR (h.at >= $5 AND h.at < $2))
          AND ($3::text IS NULL OR h.channel = $3)
       UNION ALL
-      -- whole hours (not those before a channel's oldest heartbeat: dropped chunks leave such rows
-      -- behind until the next delete prunes them)
+      -- whole hours
       SELECT r.channel, r.hour, r.beats, r.lag_n, r.lag_sum, r.lag_max, r.connected_min, r.spool_max,
              r.ratelimit_min, r.first_runs, r.first_pages, r.first_reconnects, r.last_runs, r.last_pages,
              r.last_reconnects, r.inner_runs, r.inner_pages, r.inner_reconnects
-        FROM pulse.heartbeat_hours r
-       WHERE r.hour >= $4 AND r.hour < $5 AND ($3::text IS NULL OR r.channel = $3)
-         AND r.hour >= (SELECT pulse.hour_floor(min(o.at)) FROM pulse.heartbeats o WHERE o.channel = r.channel)
+        FROM pulse.heartbeat_hours r JOIN firsts f ON f.channel = r.channel AND r.hour >= f.hour
+       WHERE r.hour >= $4 AND r.hour < $5
     ), linked AS (
       SELECT s.*,
              lag(s.last_runs) OVER w AS prev_runs, lag(s.last_pages) OVER w AS prev_pages,
