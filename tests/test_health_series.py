@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 import live_oracle as oracle
+from timescale import timescale_server, timescale_url  # noqa: F401  (fixtures)
 
 CHANNELS = ("ams", "zuid")
 START = datetime(2026, 6, 1, 9, tzinfo=UTC)
@@ -250,3 +251,25 @@ def test_hours_whose_heartbeats_were_dropped_without_a_trigger_are_not_read(data
         assert_same_beats(conn, rng)
         conn.execute("DELETE FROM pulse.heartbeats WHERE at < %s", (START + timedelta(days=1),))  # retention
         assert conn.execute("SELECT min(hour) FROM pulse.heartbeat_hours").fetchone() == (START + timedelta(days=1),)
+
+
+def test_on_full_timescaledb_the_rollups_follow_inserts_deletes_and_updates_alike(
+    timescale_url: str  # noqa: F811
+) -> None:
+    # There event deletes fire row triggers (TimescaleDB refuses transition tables for a DELETE on
+    # compressed chunks), and a hypertable's row triggers fire on its chunks.
+    rng = random.Random(8)
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        events = Events(conn, 8)
+        for _ in range(40):
+            events.step()
+        rows = [r for r in heartbeat_rows(rng, "ams") if r[1] < START + timedelta(hours=8)]
+        for i in range(0, len(rows), 50):
+            insert_beats(conn, rows[i:i + 50])
+        conn.execute("DELETE FROM pulse.heartbeats WHERE at < %s", (START + timedelta(minutes=75),))
+        lo, hi = START - timedelta(hours=3), START + SPAN
+        for width in (timedelta(minutes=1), timedelta(hours=2)):
+            assert ingest(conn, lo, hi, width, None) == oracle.ingest_series(conn, lo, hi, width, None)
+            got, want = beats_series(conn, lo, hi, width, None), oracle.heartbeat_series(oracle.beats(conn), lo, hi, width, None)
+            assert got.keys() == want.keys() and all(same(got[b], want[b]) for b in want)

@@ -149,8 +149,9 @@ DECLARE
   old_kind text;
   new_kind text;
 BEGIN
-  -- (one field per branch: a record has no field of the other table)
-  IF TG_TABLE_NAME = 'statuses' THEN
+  -- (one field per branch: a record has no field of the other table; the table comes as the trigger's
+  -- argument, as TimescaleDB fires row triggers on a hypertable's chunks, whose names are their own)
+  IF TG_ARGV[0] = 'statuses' THEN
     old_kind := OLD.relation;
     IF TG_OP = 'UPDATE' THEN
       new_kind := NEW.relation;
@@ -302,7 +303,7 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.live_rollups_truncated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  IF TG_TABLE_NAME = 'heartbeats' THEN
+  IF TG_ARGV[0] = 'heartbeats' THEN
     PERFORM pulse.heartbeat_hours_rebuild();
   ELSE
     PERFORM pulse.ingest_counts_rebuild();
@@ -345,25 +346,25 @@ BEGIN
       FOR EACH STATEMENT EXECUTE FUNCTION pulse.ingest_interactions_deleted();
   ELSE
     CREATE TRIGGER ingest_delete AFTER DELETE ON pulse.statuses
-      FOR EACH ROW EXECUTE FUNCTION pulse.ingest_row();
+      FOR EACH ROW EXECUTE FUNCTION pulse.ingest_row('statuses');
     CREATE TRIGGER ingest_delete AFTER DELETE ON pulse.interactions
-      FOR EACH ROW EXECUTE FUNCTION pulse.ingest_row();
+      FOR EACH ROW EXECUTE FUNCTION pulse.ingest_row('interactions');
   END IF;
   -- what is counted changed (in practice: the sink upgrading a status's relation)
   CREATE TRIGGER ingest_update AFTER UPDATE OF relation, channel, ingested_at ON pulse.statuses
     FOR EACH ROW
     WHEN (OLD.relation IS DISTINCT FROM NEW.relation OR OLD.channel IS DISTINCT FROM NEW.channel
           OR OLD.ingested_at IS DISTINCT FROM NEW.ingested_at)
-    EXECUTE FUNCTION pulse.ingest_row();
+    EXECUTE FUNCTION pulse.ingest_row('statuses');
   CREATE TRIGGER ingest_update AFTER UPDATE OF kind, channel, ingested_at ON pulse.interactions
     FOR EACH ROW
     WHEN (OLD.kind IS DISTINCT FROM NEW.kind OR OLD.channel IS DISTINCT FROM NEW.channel
           OR OLD.ingested_at IS DISTINCT FROM NEW.ingested_at)
-    EXECUTE FUNCTION pulse.ingest_row();
+    EXECUTE FUNCTION pulse.ingest_row('interactions');
   CREATE TRIGGER ingest_truncate AFTER TRUNCATE ON pulse.statuses
-    FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_rollups_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_rollups_truncated('statuses');
   CREATE TRIGGER ingest_truncate AFTER TRUNCATE ON pulse.interactions
-    FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_rollups_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_rollups_truncated('interactions');
 
   -- Heartbeats are never compressed: transition tables on every tier.
   CREATE TRIGGER hours_insert AFTER INSERT ON pulse.heartbeats
@@ -376,7 +377,7 @@ BEGIN
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION pulse.heartbeats_changed();
   CREATE TRIGGER hours_truncate AFTER TRUNCATE ON pulse.heartbeats
-    FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_rollups_truncated();
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_rollups_truncated('heartbeats');
 
   -- First migrate after the upgrade that added them: built from the rows already stored.
   IF EXISTS (SELECT 1 FROM pulse.config WHERE key = 'live_rollups_rebuild_pending') THEN
