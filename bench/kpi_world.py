@@ -168,7 +168,8 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
     The events go in with triggers off (a million-row INSERT would hand the rollup triggers a
     million-row transition table) and the derived tables are then built from them as an upgrade
     does: pulse.first_seen_rebuild(), pulse.rollup_rebuild(), pulse.responses_rebuild(),
-    pulse.account_sets_rebuild() and pulse.thread_rebuild(), whose time is printed."""
+    pulse.account_sets_rebuild(), pulse.thread_rebuild() and the live boards' rollups, whose time is
+    printed."""
     conn.execute("CREATE TEMP TABLE params AS SELECT date_trunc('hour', now()) - interval '90 days' AS t0")
     conn.execute("SET session_replication_role = replica")  # no triggers (needs a superuser)
     for name, share, posts, base in CHANNELS:
@@ -198,11 +199,14 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
     conn.execute("SELECT pulse.responses_rebuild()")
     conn.execute("SELECT pulse.account_sets_rebuild()")
     conn.execute("SELECT pulse.thread_rebuild()")
+    conn.execute("SELECT pulse.ingest_counts_rebuild()")
+    conn.execute("SELECT pulse.heartbeat_hours_rebuild()")
     print(f"rollups built from the stored events in {time.perf_counter() - started:.0f} s", flush=True)
     for table in ("statuses", "interactions", "post_snapshots", "heartbeats", "dead_letters", "accounts",
                   "account_first_seen", "entry_counts", "rollup_counts", "rollup_accounts", "rollup_post_format",
                   "account_numbers", "reply_responses", "city_answers", "rollup_responses",
-                  "rollup_accounts_all", "rollup_seen", "thread_participants", "thread_stats"):
+                  "rollup_accounts_all", "rollup_seen", "thread_participants", "thread_stats",
+                  "ingest_counts", "heartbeat_hours"):
         conn.execute(f"VACUUM (ANALYZE) pulse.{table}")  # what autovacuum would have done by now
     n = conn.execute("SELECT count(*) FROM kpi.engagements").fetchone()[0]  # type: ignore[index]
     posts = conn.execute("SELECT count(*) FROM kpi.posts WHERE in_reply_to_id IS NULL").fetchone()[0]  # type: ignore[index]

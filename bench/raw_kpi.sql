@@ -803,3 +803,35 @@ SELECT coalesce(bool_or(o.origin = 'simulated'), false)  AS simulated,
        END                                               AS origin
   FROM pulse.data_origin o;
 
+
+-- ==== the raw definitions of schema/views/28_live_rollups.sql's kpi functions ==================
+-- Added with that file (the Live board read kpi.engagements directly before): what the functions
+-- mean, straight from the events, so the bench checks the rollup answers against them.
+
+-- Engagements in [from, to) per kind and bucket: multiples of `bucket` (at least a minute) since the
+-- UNIX epoch, as Grafana's $__timeGroup; bucket NULL = the whole range, labelled `from`.
+CREATE OR REPLACE FUNCTION kpi_raw.engagement_series(p_from timestamptz, p_to timestamptz,
+                                                     p_bucket interval DEFAULT NULL, p_channel text DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, replies bigint, mentions bigint, quotes bigint, favourites bigint,
+               reblogs bigint, follows bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN p_bucket IS NULL THEN p_from
+              ELSE to_timestamp((floor(extract(epoch FROM e.occurred_at) / greatest(extract(epoch FROM p_bucket), 60))
+                                 * greatest(extract(epoch FROM p_bucket), 60))::double precision) END,
+         count(*) FILTER (WHERE e.kind = 'reply'), count(*) FILTER (WHERE e.kind = 'mention'),
+         count(*) FILTER (WHERE e.kind = 'quote'), count(*) FILTER (WHERE e.kind = 'favourite'),
+         count(*) FILTER (WHERE e.kind = 'reblog'), count(*) FILTER (WHERE e.kind = 'follow')
+    FROM kpi_raw.engagements e
+   WHERE e.occurred_at >= p_from AND e.occurred_at < p_to AND (p_channel IS NULL OR e.channel = p_channel)
+   GROUP BY 1
+$$;
+
+-- Distinct accounts with an engagement other than a follow in [from, to).
+CREATE OR REPLACE FUNCTION kpi_raw.participants(p_from timestamptz, p_to timestamptz, p_channel text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT count(DISTINCT e.account_key)
+    FROM kpi_raw.engagements e
+   WHERE e.kind <> 'follow' AND e.occurred_at >= p_from AND e.occurred_at < p_to
+     AND (p_channel IS NULL OR e.channel = p_channel)
+$$;

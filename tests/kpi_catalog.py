@@ -27,6 +27,8 @@ ARGUMENTS: dict[str, tuple[Any, ...]] = {
     "p_channel": (None, *CITY),
     "p_format": (None, "qa", "innovator_spotlight", "city_question", "other"),
     "p_period": ("hour", "day", "week"),
+    # kpi.engagement_series: the whole range, a minute, whole hours (the rollups)
+    "p_bucket": (None, "1 minute", "2 hours"),
 }
 
 

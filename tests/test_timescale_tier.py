@@ -65,7 +65,8 @@ def kpi_queries(conn: psycopg.Connection, now: datetime) -> Iterator[tuple[str, 
     functions = {f for (f,) in conn.execute(
         "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'kpi'"
     ).fetchall()}
-    assert functions == {"summary", "accounts_daily", "activity"}, f"kpi functions changed: {functions}"
+    assert functions == {"summary", "accounts_daily", "activity", "engagement_series", "participants"}, (
+        f"kpi functions changed: {functions}")
     for lo, hi in ranges(now):
         for ch in CHANNELS:
             for fmt in FORMATS:
@@ -73,6 +74,9 @@ def kpi_queries(conn: psycopg.Connection, now: datetime) -> Iterator[tuple[str, 
                 yield "SELECT * FROM kpi.accounts_daily(%s, %s, %s, %s)", (lo, hi, ch, fmt)
             for period in ("hour", "day", "week"):
                 yield "SELECT * FROM kpi.activity(%s, %s, %s, %s)", (lo, hi, period, ch)
+            for bucket in (None, "1 minute", "2 hours"):  # the whole range, minutes, whole hours (rollups)
+                yield "SELECT * FROM kpi.engagement_series(%s, %s, %s, %s)", (lo, hi, bucket, ch)
+            yield "SELECT kpi.participants(%s, %s, %s)", (lo, hi, ch)
 
 
 def _utc(value: Any) -> Any:

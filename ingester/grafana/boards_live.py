@@ -1,7 +1,10 @@
 """The live boards: *Live Q&A* for the team during a session, *Ingester health* for operations.
 
-Minute buckets use Grafana's `$__timeGroupAlias` (UTC minutes are the same everywhere); the third
-argument asks Grafana to fill empty minutes with 0 so a quiet minute shows as 0, not as a gap.
+Time series are bucketed by Grafana's `$__interval` with a minimum of one minute (`MINUTE`, the
+panel's "Min interval"): minutes over the default ranges, hours over weeks and months, so a long
+range costs as many points as a short one. Buckets are UTC (the same everywhere); the functions
+behind them (schema/views/28_live_rollups.sql) read rollups for whole hours. `$__timeGroupAlias`'s
+third argument asks Grafana to show an empty bucket as 0, not as a gap.
 
 Built per language (`live_qa(lang)`, `health(lang)`; texts in `texts_live`). The Live board opens
 with the chosen session's panels (`boards_session`), then the whole channel over the range.
@@ -20,31 +23,33 @@ from ingester.grafana.texts_live import TEXTS
 from ingester.grafana.variables import channel, channel_is, session
 from ingester.i18n import Language
 
+MINUTE = "1m"  # the minimum interval of every panel bucketed by $__interval: the boards are about minutes
+
+# The channel over the range, at Grafana's $__interval (the panels' minimum interval: a minute), from
+# kpi.engagement_series / kpi.participants (schema/views/28_live_rollups.sql): minutes over the default
+# 3 hours, whole hours from the rollups over long ranges (2-hour points over 90 days, not 129,600 minutes
+# of events). `$__timeGroupAlias(..., 0)` asks Grafana to show a quiet bucket as 0, not as a gap.
+_SERIES = "kpi.engagement_series($__timeFrom(), $__timeTo(), $__interval_ms * interval '1 millisecond', $channel)"
+
 _PER_MINUTE = f"""
-SELECT $__timeGroupAlias(e.occurred_at, '1m', 0), count(*) AS replies
-  FROM kpi.engagements e
- WHERE $__timeFilter(e.occurred_at) AND e.kind = 'reply' AND {channel_is("e")}
+SELECT $__timeGroupAlias(s.bucket, $__interval, 0), sum(s.replies) AS replies
+  FROM {_SERIES} s
  GROUP BY 1
  ORDER BY 1"""
 
 _LIKES_PER_MINUTE = f"""
-SELECT $__timeGroupAlias(e.occurred_at, '1m', 0),
-       count(*) FILTER (WHERE e.kind = 'favourite') AS favourites,
-       count(*) FILTER (WHERE e.kind = 'reblog') AS boosts
-  FROM kpi.engagements e
- WHERE $__timeFilter(e.occurred_at) AND e.kind IN ('favourite', 'reblog') AND {channel_is("e")}
+SELECT $__timeGroupAlias(s.bucket, $__interval, 0), sum(s.favourites) AS favourites, sum(s.reblogs) AS boosts
+  FROM {_SERIES} s
  GROUP BY 1
  ORDER BY 1"""
 
-_PARTICIPANTS = f"""
-SELECT count(DISTINCT e.account_key)::float8 AS participants
-  FROM kpi.engagements e
- WHERE $__timeFilter(e.occurred_at) AND e.kind <> 'follow' AND {channel_is("e")}"""
+_PARTICIPANTS = """
+SELECT kpi.participants($__timeFrom(), $__timeTo(), $channel)::float8 AS participants"""
 
-_REPLIES = f"""
-SELECT count(*)::float8 AS replies
-  FROM kpi.engagements e
- WHERE $__timeFilter(e.occurred_at) AND e.kind = 'reply' AND {channel_is("e")}"""
+# (bucket NULL: the whole range as one row, whole days from the daily rollups)
+_REPLIES = """
+SELECT coalesce(sum(s.replies), 0)::float8 AS replies
+  FROM kpi.engagement_series($__timeFrom(), $__timeTo(), NULL, $channel) s"""
 
 _WAITING = f"""
 SELECT count(*)::float8 AS waiting
@@ -116,10 +121,11 @@ def live_qa(lang: Language) -> Dashboard:
             _stat(lang, "longest_wait", _LONGEST_WAIT, unit="dthms", decimals=None),
             Panel(key="per_minute", title=t("per_minute"), kind="timeseries", width=12, height=8, unit="locale",
                   decimals=0, fields=fields(lang, "replies"), query=Query(_PER_MINUTE, Frame.SERIES),
-                  description=t("per_minute.desc")),
+                  description=t("per_minute.desc"), interval=MINUTE),
             Panel(key="likes_per_minute", title=t("likes_per_minute"), kind="timeseries", width=12, height=8,
                   unit="locale", decimals=0, fields=fields(lang, "favourites", "boosts"),
-                  query=Query(_LIKES_PER_MINUTE, Frame.SERIES), description=t("likes_per_minute.desc")),
+                  query=Query(_LIKES_PER_MINUTE, Frame.SERIES), description=t("likes_per_minute.desc"),
+                  interval=MINUTE),
             Row(t("row.replies")),
             Panel(key="newest", title=t("newest"), kind="table", width=12, height=14, links=(link,),
                   fields=fields(lang, *_NEWEST_COLUMNS), query=Query(_NEWEST, Frame.TABLE, _NEWEST_COLUMNS),
@@ -133,29 +139,25 @@ def live_qa(lang: Language) -> Dashboard:
 
 # -- Ingester health -------------------------------------------------------------------------
 
+# Buckets of Grafana's $__interval (the panels' minimum interval: a minute), from pulse.ingest_series
+# and pulse.heartbeat_series (schema/views/28_live_rollups.sql): the rows for the default 6 hours, per-hour
+# rollups kept by triggers for long ranges (there is no index on ingested_at, and heartbeats come every
+# 5 s per channel: 90 days were a scan of every event and every heartbeat).
+_RANGE = "$__timeFrom(), $__timeTo(), $__interval_ms * interval '1 millisecond', $channel"
+
 _EVENTS = f"""
-SELECT $__timeGroupAlias(ev.ingested_at, '1m'), ev.kind AS metric, count(*) AS events
-  FROM (SELECT s.channel, s.ingested_at, s.relation AS kind FROM pulse.statuses s
-         WHERE $__timeFilter(s.ingested_at) AND s.created_at > timestamptz $__timeFrom() - interval '7 days'
-        UNION ALL
-        SELECT i.channel, i.ingested_at, i.kind FROM pulse.interactions i
-         WHERE $__timeFilter(i.ingested_at) AND i.occurred_at > timestamptz $__timeFrom() - interval '7 days') ev
- WHERE {channel_is("ev")}
- GROUP BY 1, 2
+SELECT s.bucket AS "time", s.kind AS metric, s.events
+  FROM pulse.ingest_series({_RANGE}) s
  ORDER BY 1, 2"""
 
 _LAG = f"""
-SELECT $__timeGroupAlias(h.at, '1m'), avg(h.lag_seconds) AS "median lag", max(h.lag_seconds) AS "worst channel"
-  FROM pulse.heartbeats h
- WHERE $__timeFilter(h.at) AND {channel_is("h")}
- GROUP BY 1
+SELECT s.bucket AS "time", s.lag_avg AS "median lag", s.lag_max AS "worst channel"
+  FROM pulse.heartbeat_series({_RANGE}) s
  ORDER BY 1"""
 
 _CONNECTED = f"""
-SELECT $__timeGroupAlias(h.at, '1m'), min(CASE WHEN h.stream_connected THEN 1 ELSE 0 END) AS connected
-  FROM pulse.heartbeats h
- WHERE $__timeFilter(h.at) AND {channel_is("h")}
- GROUP BY 1
+SELECT s.bucket AS "time", s.connected
+  FROM pulse.heartbeat_series({_RANGE}) s
  ORDER BY 1"""
 
 _CONNECTED_NOW = f"""
@@ -165,25 +167,16 @@ SELECT coalesce(min(CASE WHEN l.stream_connected THEN 1 ELSE 0 END), 0)::float8 
          WHERE h.at > now() - interval '5 minutes' AND {channel_is("h")}
          ORDER BY h.channel, h.at DESC) l"""
 
-_COUNTER_DELTA = "CASE WHEN lag({c}) OVER w IS NULL THEN 0 WHEN {c} >= lag({c}) OVER w THEN {c} - lag({c}) OVER w ELSE {c} END"
-
+# counter increases between heartbeats (a restart counts from zero), summed per bucket
 _CATCHUP = f"""
-SELECT $__timeGroupAlias(d.at, '1m', 0), sum(d.runs) AS "catch-up runs", sum(d.pages) AS "catch-up pages",
-       sum(d.reconnects) AS reconnects
-  FROM (SELECT h.at,
-               {_COUNTER_DELTA.format(c="h.catchup_runs_total")} AS runs,
-               {_COUNTER_DELTA.format(c="h.catchup_pages_total")} AS pages,
-               {_COUNTER_DELTA.format(c="h.reconnects_total")} AS reconnects
-          FROM pulse.heartbeats h
-         WHERE h.at BETWEEN timestamptz $__timeFrom() - interval '5 minutes' AND $__timeTo()
-           AND {channel_is("h")}
-        WINDOW w AS (PARTITION BY h.channel ORDER BY h.at)) d
- WHERE $__timeFilter(d.at)
+SELECT $__timeGroupAlias(s.bucket, $__interval, 0), sum(s.catchup_runs) AS "catch-up runs",
+       sum(s.catchup_pages) AS "catch-up pages", sum(s.reconnects) AS reconnects
+  FROM pulse.heartbeat_series({_RANGE}) s
  GROUP BY 1
  ORDER BY 1"""
 
 _DEAD = f"""
-SELECT $__timeGroupAlias(d.received_at, '1m', 0), count(*) AS "dead letters"
+SELECT $__timeGroupAlias(d.received_at, $__interval, 0), count(*) AS "dead letters"
   FROM pulse.dead_letters d
  WHERE $__timeFilter(d.received_at) AND {channel_is("d")}
  GROUP BY 1
@@ -207,11 +200,8 @@ SELECT extract(epoch FROM now() - max(h.at))::float8 AS age
  WHERE h.at > now() - interval '1 day' AND {channel_is("h")}"""
 
 _BACKLOG = f"""
-SELECT $__timeGroupAlias(h.at, '1m'), max(h.spool_depth) AS "spool depth",
-       min(h.ratelimit_remaining) AS "rate limit left"
-  FROM pulse.heartbeats h
- WHERE $__timeFilter(h.at) AND {channel_is("h")}
- GROUP BY 1
+SELECT s.bucket AS "time", s.spool_max AS "spool depth", s.ratelimit_min AS "rate limit left"
+  FROM pulse.heartbeat_series({_RANGE}) s
  ORDER BY 1"""
 
 
@@ -257,15 +247,15 @@ def health(lang: Language) -> Dashboard:
             panel("event_age", "stat", _LAST_EVENT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
             panel("heartbeat_age", "stat", _HEARTBEAT_AGE, Frame.STAT, width=6, height=4, unit="dthms"),
             panel("connected", "state-timeline", _CONNECTED, Frame.SERIES, "connected", width=6, height=4,
-                  mappings=connected),
+                  mappings=connected, interval=MINUTE),
             # long format: one series per kind, named by the kind itself (no displayName override)
-            panel("events", "timeseries", _EVENTS, Frame.SERIES, stacked=True, unit="locale", decimals=0),
-            panel("lag", "timeseries", _LAG, Frame.SERIES, "median lag", "worst channel", unit="s", decimals=1),
+            panel("events", "timeseries", _EVENTS, Frame.SERIES, stacked=True, unit="locale", decimals=0, interval=MINUTE),
+            panel("lag", "timeseries", _LAG, Frame.SERIES, "median lag", "worst channel", unit="s", decimals=1, interval=MINUTE),
             panel("catchup", "timeseries", _CATCHUP, Frame.SERIES, "catch-up runs", "catch-up pages", "reconnects",
-                  unit="locale", decimals=0),
+                  unit="locale", decimals=0, interval=MINUTE),
             panel("backlog", "timeseries", _BACKLOG, Frame.SERIES, "spool depth", "rate limit left",
-                  unit="locale", decimals=0),
-            panel("dead", "timeseries", _DEAD, Frame.SERIES, "dead letters", unit="locale", decimals=0),
+                  unit="locale", decimals=0, interval=MINUTE),
+            panel("dead", "timeseries", _DEAD, Frame.SERIES, "dead letters", unit="locale", decimals=0, interval=MINUTE),
             panel("dead_list", "table", _DEAD_LIST, Frame.TABLE, "time", "channel", "source", "reason"),
             jobs_panel(lang),
         ),

@@ -97,6 +97,9 @@ class Panel:
     # field config only; under `options` it ignores them and shows the bare number.
     mappings: tuple[tuple[str, str, str], ...] = ()
     no_value: str | None = None  # shown instead of Grafana's "No data" when the query returns no rows
+    # Grafana's "Min interval": $__interval (and so $__timeGroup's buckets and its gap filling) never
+    # goes below it, however narrow the time range
+    interval: str | None = None
 
     def to_json(self, panel_id: int, x: int, y: int) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
@@ -122,7 +125,7 @@ class Panel:
             }
             for link in self.links
         ]
-        return {
+        out = {
             "id": panel_id,
             "type": self.kind,
             "title": self.title,
@@ -133,6 +136,9 @@ class Panel:
             "fieldConfig": {"defaults": defaults, "overrides": overrides},
             "options": self.options,
         }
+        if self.interval:
+            out["interval"] = self.interval
+        return out
 
 
 @dataclass(frozen=True)

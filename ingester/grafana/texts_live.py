@@ -55,10 +55,12 @@ TEXTS = Catalog({
         "waiting.desc": "Reacties in de periode aan het adres van de stad die nog geen antwoord hebben.",
         "longest_wait": "Langste wachttijd",
         "longest_wait.desc": "Hoe lang de oudste onbeantwoorde reactie al wacht (uu:mm:ss).",
-        "per_minute": "Reacties per minuut",
-        "per_minute.desc": "Reacties per minuut; blauwe markeringen zijn berichten en antwoorden van de stad.",
-        "likes_per_minute": "Likes en boosts per minuut",
-        "likes_per_minute.desc": "Likes en boosts van de berichten van het kanaal per minuut.",
+        "per_minute": "Reacties in de tijd",
+        "per_minute.desc": "Reacties per minuut; over een langere periode per punt van de grafiek (minstens een "
+                           "minuut, bij 90 dagen 2 uur). Blauwe markeringen zijn berichten en antwoorden van de stad.",
+        "likes_per_minute": "Likes en boosts in de tijd",
+        "likes_per_minute.desc": "Likes en boosts van de berichten van het kanaal per minuut; over een langere periode "
+                                 "per punt van de grafiek.",
         "row.replies": "Reacties",
         "newest": "Nieuwste reacties",
         "newest.desc": "De laatste reacties met account, tekst en een link om op Mastodon te antwoorden.",
@@ -84,19 +86,21 @@ TEXTS = Catalog({
         "heartbeat_age": "Leeftijd van de laatste hartslag",
         "heartbeat_age.desc": "De ingester schrijft ongeveer elke 15 s een hartslag; boven 5 min staat hij stil.",
         "connected": "Verbinding in de tijd",
-        "connected.desc": "1 als de streamverbinding die minuut open was, 0 als niet.",
-        "events": "Opgeslagen gebeurtenissen per minuut, per soort",
-        "events.desc": "Rijen per minuut (naar opslagtijd): berichten per relatie, interacties per soort, voor "
-                       "gebeurtenissen van de laatste 7 dagen (die grens laat de hypertables oude delen "
-                       "overslaan). Inhalen na een herverbinding is een piek.",
+        "connected.desc": "1 als de streamverbinding bij elke hartslag van die minuut (over een langere periode: dat "
+                          "punt van de grafiek) open was, 0 als niet.",
+        "events": "Opgeslagen gebeurtenissen per soort",
+        "events.desc": "Rijen per minuut naar opslagtijd (over een langere periode per punt van de grafiek): "
+                       "berichten per relatie, interacties per soort. Inhalen na een herverbinding is een piek.",
         "lag": "Vertraging bij opslaan",
         "lag.desc": "Opslagmoment min moment van gebeuren voor recente gebeurtenissen, volgens de hartslagen.",
         "catchup": "Inhalen en herverbindingen",
-        "catchup.desc": "Inhaalrondes via REST, opgehaalde pagina's en herverbindingen van de stream per minuut.",
+        "catchup.desc": "Inhaalrondes via REST, opgehaalde pagina's en herverbindingen van de stream per minuut (over "
+                        "een langere periode per punt van de grafiek).",
         "backlog": "Wachtrij op schijf en API-limiet",
         "backlog.desc": "Gebeurtenissen in de lokale wachtrij, en REST-verzoeken over in het limietvenster.",
-        "dead": "Afgekeurde invoer per minuut",
-        "dead.desc": "Invoer die niet te verwerken was en apart is gezet.",
+        "dead": "Afgekeurde invoer in de tijd",
+        "dead.desc": "Invoer die niet te verwerken was en apart is gezet, per minuut (over een langere periode per "
+                     "punt van de grafiek).",
         "dead_list": "Laatst afgekeurde invoer",
         "dead_list.desc": "Waarom de laatste invoer apart is gezet (de inhoud blijft in de database).",
         "jobs": "Achtergrondtaken (TimescaleDB)",
@@ -160,10 +164,12 @@ TEXTS = Catalog({
         "waiting.desc": "Replies in the range addressed to the city without an answer yet.",
         "longest_wait": "Longest wait",
         "longest_wait.desc": "How long the oldest unanswered reply has been waiting (hh:mm:ss).",
-        "per_minute": "Replies per minute",
-        "per_minute.desc": "Replies per minute; blue marks are the city's own posts and answers.",
-        "likes_per_minute": "Favourites and boosts per minute",
-        "likes_per_minute.desc": "Favourites and boosts of the channel's statuses per minute.",
+        "per_minute": "Replies over time",
+        "per_minute.desc": "Replies per minute; on a longer range per point of the graph (at least a minute, 2 hours "
+                           "over 90 days). Blue marks are the city's own posts and answers.",
+        "likes_per_minute": "Favourites and boosts over time",
+        "likes_per_minute.desc": "Favourites and boosts of the channel's statuses per minute; on a longer range per "
+                                 "point of the graph.",
         "row.replies": "Replies",
         "newest": "Newest replies",
         "newest.desc": "The latest replies with handle, text and a link to answer on Mastodon.",
@@ -187,19 +193,21 @@ TEXTS = Catalog({
         "heartbeat_age": "Age of the last heartbeat",
         "heartbeat_age.desc": "The ingester writes a heartbeat every ~15 s; above 5 min it is stalled.",
         "connected": "Stream connected",
-        "connected.desc": "1 when the streaming connection was up during the minute, 0 when not.",
-        "events": "Events ingested per minute by kind",
-        "events.desc": "Rows written per minute (by ingestion time): statuses by relation, interactions by kind, "
-                       "for events that happened in the last 7 days (the bound lets the hypertables skip old "
-                       "chunks). Catch-up after a reconnect shows as a burst.",
+        "connected.desc": "1 when the streaming connection was up at every heartbeat of the minute (on a longer "
+                          "range: of that point of the graph), 0 when not.",
+        "events": "Events ingested by kind",
+        "events.desc": "Rows written per minute by ingestion time (on a longer range per point of the graph): "
+                       "statuses by relation, interactions by kind. Catch-up after a reconnect shows as a burst.",
         "lag": "Ingestion lag",
         "lag.desc": "Ingested minus occurred for recent events, as reported in the heartbeats.",
         "catchup": "Catch-up and reconnects",
-        "catchup.desc": "REST catch-up runs and pages fetched, and stream reconnects, per minute.",
+        "catchup.desc": "REST catch-up runs and pages fetched, and stream reconnects, per minute (on a longer range "
+                        "per point of the graph).",
         "backlog": "Spool and rate limit",
         "backlog.desc": "Events waiting in the local spool, and REST requests left in the rate window.",
-        "dead": "Dead letters per minute",
-        "dead.desc": "Inputs that could not be normalised and were set aside.",
+        "dead": "Dead letters over time",
+        "dead.desc": "Inputs that could not be normalised and were set aside, per minute (on a longer range per "
+                     "point of the graph).",
         "dead_list": "Latest dead letters",
         "dead_list.desc": "Why the latest inputs were set aside (the payload stays in the database).",
         "jobs": "Background jobs (TimescaleDB)",
