@@ -55,6 +55,8 @@ BEGIN
     SELECT DISTINCT u.c, u.id FROM unnest(p_channel, p_id) AS u(c, id) WHERE u.id IS NOT NULL
   ), nw AS MATERIALIZED (   -- (a transition table's rows are unique by channel and id)
     SELECT * FROM unnest(p_new)
+  ), nw_own AS MATERIALIZED (   -- the channel's among them: parents and answers (a few per batch)
+    SELECT * FROM nw WHERE nw.relation = 'own_post'
   ), replies AS (
     SELECT DISTINCT ON (r.channel, r.status_id) r.*
       FROM (SELECT 1 AS src, s.channel, s.status_id, s.created_at, s.relation, s.in_reply_to_id,
@@ -76,12 +78,14 @@ BEGIN
                      AND x.relation = 'own_post' AND x.created_at > r.created_at),
                  min(na.created_at)) AS answered_at
       FROM replies r
-      LEFT JOIN nw np0 ON np0.channel = r.channel AND np0.status_id = r.in_reply_to_id
+      LEFT JOIN nw_own np0 ON np0.channel = r.channel AND np0.status_id = r.in_reply_to_id
       LEFT JOIN LATERAL (SELECT np0.status_id, np0.thread_root_id WHERE np0.relation = 'own_post') np ON true
+      -- (a parent in the statement that is not the channel's: not own in the table either)
       LEFT JOIN pulse.statuses tp
              ON np0.status_id IS NULL AND tp.channel = r.channel AND tp.status_id = r.in_reply_to_id
             AND tp.relation = 'own_post'
-      LEFT JOIN (SELECT n.channel, n.in_reply_to_id, n.created_at FROM nw n WHERE n.relation = 'own_post') na
+            AND NOT EXISTS (SELECT 1 FROM nw z WHERE z.channel = r.channel AND z.status_id = r.in_reply_to_id)
+      LEFT JOIN nw_own na
              ON na.channel = r.channel AND na.in_reply_to_id = r.status_id AND na.created_at > r.created_at
      WHERE r.relation <> 'own_post' AND r.in_reply_to_id IS NOT NULL
        AND (r.relation = 'reply' OR np.status_id IS NOT NULL OR tp.status_id IS NOT NULL
