@@ -67,6 +67,16 @@ CONFLICTS: tuple[type[BaseException], ...] = (
 CONFLICT_ATTEMPTS = 6
 CONFLICT_BACKOFF = 0.05  # seconds; the pause before attempt n is random in [0, 0.05 * 2**n)
 
+# The rollups (schema/views/23_rollups.sql, 24_rollup_triggers.sql) are kept by triggers on the event
+# tables. A batch changes them with several statements (deletes, statuses, thread placements,
+# interactions); bracketed by these two, the triggers only note their rows and the rollups are brought
+# along once, for the net change of the whole batch, in the same transaction. A database whose schema
+# lacks them (a release before them, not yet migrated) is written without the bracket: each statement's
+# triggers keep the rollups themselves, as they always did.
+DEFER_ROLLUPS = "SELECT pulse.rollup_defer()"
+FLUSH_ROLLUPS = "SELECT pulse.rollup_flush()"
+CAN_DEFER_ROLLUPS = "SELECT to_regprocedure('pulse.rollup_flush()') IS NOT NULL"
+
 RANK = {Relation.OTHER: 0, Relation.MENTION: 1, Relation.QUOTE: 2, Relation.REPLY: 3, Relation.OWN_POST: 4}
 _INT32 = 2**31 - 1
 
@@ -224,9 +234,11 @@ class _Batch:
         return [[*r[:_REL], r[_REL].value, *r[_REL + 1:]] for r in self.statuses.values()]
 
 
-def _apply_sql(b: _Batch) -> str:
+def _apply_sql(b: _Batch, defer_rollups: bool = False) -> str:
     """The statements this batch needs, in the order that makes arrival order irrelevant."""
     out = [PLANNER]
+    if defer_rollups:
+        out.append(DEFER_ROLLUPS)
     if b.accounts:
         out.append(APPLY_ACCOUNTS)
     if b.gone:
@@ -248,6 +260,8 @@ def _apply_sql(b: _Batch) -> str:
         out.append(counted("snapshots", APPLY_SNAPSHOTS))
     if b.dead:
         out.append(counted("dead_letters", APPLY_DEAD_LETTERS))
+    if defer_rollups:
+        out.append(FLUSH_ROLLUPS)
     return ";\n".join(out)
 
 
@@ -288,12 +302,13 @@ class Sink:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        # Backends (by pid) whose staging tables exist: the DDL runs once per connection, not per
-        # batch. A pid is forgotten on any failure, so a reused pid only costs one retried batch, and
-        # when its connection closes (the pool retires idle connections after 5 minutes, and every
-        # outage replaces them all), so the set holds at most the pool's open connections instead of
-        # every backend the service ever used.
-        self._staged_on: set[int] = set()
+        # Backends (by pid) whose staging tables exist, each with whether its database can defer the
+        # rollups to one flush per batch (DEFER_ROLLUPS): the DDL and that probe run once per
+        # connection, not per batch. A pid is forgotten on any failure, so a reused pid only costs one
+        # retried batch, and when its connection closes (the pool retires idle connections after 5
+        # minutes, and every outage replaces them all), so this holds at most the pool's open
+        # connections instead of every backend the service ever used.
+        self._staged_on: dict[int, bool] = {}
         self.conflicts_retried = 0  # batches written again after a deadlock or serialization failure
 
     async def write(
@@ -327,7 +342,7 @@ class Sink:
                         await self._stage(conn, pid, batch)
                     return await self._apply(conn, batch, cursors)
             except BaseException:
-                self._staged_on.discard(pid)
+                self._staged_on.pop(pid, None)
                 raise
 
     async def stage(self, events: Sequence[AnyEvent]) -> Staged | None:
@@ -345,7 +360,7 @@ class Sink:
             await tx.start()
             await self._stage(conn, pid, batch)
         except BaseException:
-            self._staged_on.discard(pid)
+            self._staged_on.pop(pid, None)
             await self._release(conn, tx)
             raise
         return Staged(events, batch, conn, tx, pid)
@@ -359,7 +374,7 @@ class Sink:
             result = await self._apply(st.conn, st.batch, cursors)
             await st.tx.commit()
         except BaseException:
-            self._staged_on.discard(st.pid)
+            self._staged_on.pop(st.pid, None)
             await self._release(st.conn, st.tx)
             raise
         await self._pool.release(st.conn)
@@ -377,14 +392,14 @@ class Sink:
     async def _stage(self, conn: asyncpg.Connection, pid: int, b: _Batch) -> None:
         if pid not in self._staged_on:
             await conn.execute(STAGE_DDL)
-            self._staged_on.add(pid)
-            conn.add_termination_listener(lambda _conn: self._staged_on.discard(pid))
+            self._staged_on[pid] = bool(await conn.fetchval(CAN_DEFER_ROLLUPS))
+            conn.add_termination_listener(lambda _conn: self._staged_on.pop(pid, None))
         await conn.copy_records_to_table(STAGE_TABLE, records=self._stage_rows(b), columns=STAGE_COPY_COLUMNS)
 
     async def _apply(self, conn: asyncpg.Connection, b: _Batch, cursors: Sequence[CursorMark]) -> WriteResult:
         n: dict[str, int] = {}
         if b.rows:
-            await conn.execute(_apply_sql(b))
+            await conn.execute(_apply_sql(b, self._staged_on.get(conn.get_server_pid(), False)))
             counts = dict(zip(COUNTERS, await conn.fetchrow(COUNTS)))
             n = {c: v for c, v in counts.items() if not c.startswith("removed_")}
             n["removed"] = sum(v for c, v in counts.items() if c.startswith("removed_"))

@@ -120,56 +120,39 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- ---- maintenance --------------------------------------------------------------------------------
--- Counts per hour and day and post, added (sign 1) or taken away (sign -1). Below full TimescaleDB
--- only: there the continuous aggregates count.
-CREATE OR REPLACE FUNCTION pulse.rollup_count(p_channel text[], p_at timestamptz[], p_kind text[],
-                                              p_ref text[], p_sign integer) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  tz text := pulse.timezone();
-BEGIN
-  INSERT INTO pulse.rollup_counts AS r (grain, channel, bucket, post_ref, replies, mentions, quotes,
-                                        favourites, reblogs, follows)
-  SELECT g.grain, u.c, pulse.bucket_start(g.grain, u.t, tz), coalesce(u.r, ''),
-         p_sign * count(*) FILTER (WHERE u.k = 'reply'),
-         p_sign * count(*) FILTER (WHERE u.k = 'mention'),
-         p_sign * count(*) FILTER (WHERE u.k = 'quote'),
-         p_sign * count(*) FILTER (WHERE u.k = 'favourite'),
-         p_sign * count(*) FILTER (WHERE u.k = 'reblog'),
-         p_sign * count(*) FILTER (WHERE u.k = 'follow')
-    FROM unnest(p_channel, p_at, p_kind, p_ref) AS u(c, t, k, r)
-   CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)
-   GROUP BY 1, 2, 3, 4
-   ORDER BY 1, 2, 3, 4          -- one lock order for concurrent writers
-  ON CONFLICT (grain, channel, bucket, post_ref) DO UPDATE SET
-    replies = r.replies + excluded.replies, mentions = r.mentions + excluded.mentions,
-    quotes = r.quotes + excluded.quotes, favourites = r.favourites + excluded.favourites,
-    reblogs = r.reblogs + excluded.reblogs, follows = r.follows + excluded.follows;
-  IF p_sign < 0 THEN
-    DELETE FROM pulse.rollup_counts r
-     USING (SELECT DISTINCT g.grain, u.c, pulse.bucket_start(g.grain, u.t, tz) AS b, coalesce(u.r, '') AS r
-              FROM unnest(p_channel, p_at, p_ref) AS u(c, t, r)
-             CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)) k
-     WHERE r.grain = k.grain AND r.channel = k.c AND r.bucket = k.b AND r.post_ref = k.r
-       AND r.replies = 0 AND r.mentions = 0 AND r.quotes = 0 AND r.favourites = 0 AND r.reblogs = 0
-       AND r.follows = 0;
-  END IF;
-END $$;
+-- (earlier signatures, replaced by the ones below)
+DROP FUNCTION IF EXISTS pulse.rollup_add(text[], timestamptz[], text[], text[], text[]),
+                        pulse.rollup_remove(text[], timestamptz[], text[], text[], text[]),
+                        pulse.rollup_count(text[], timestamptz[], text[], text[], integer),
+                        pulse.rollup_count(text[], timestamptz[], text[], text[], integer[], text),
+                        pulse.rollup_sets_add(text[], timestamptz[], text[], text[]),
+                        pulse.rollup_sets_remove(text[], timestamptz[], text[], text[]),
+                        pulse.rollup_sets_remove(text[], text[], timestamptz[], text[], text[], text),
+                        pulse.rollup_formats_of(text[], text[]);
 
--- Accounts join the hour and day sets of the given formats. A set is rewritten only when a bit is new.
-CREATE OR REPLACE FUNCTION pulse.rollup_sets_add(p_channel text[], p_at timestamptz[], p_account text[],
-                                                 p_format text[]) RETURNS void
+-- A change to the events reaches the rollups as a list of engagements, each with a multiplicity n:
+-- n > 0 were stored, n < 0 removed (an UPDATE that changes an engagement is its old row with -1 and
+-- its new row with +1). pulse.rollup_apply brings every rollup along, in one call per list.
+--
+-- The sets are changed per key (grain, channel, bucket, format, account) by the key's net n: above
+-- zero the account has more engagements there than before, so it is in the set; below zero it has
+-- fewer, and it stays only if one is left (a probe into its events); zero leaves the set as it is.
+-- That is exact for any list that is the difference between two states of the events, read with the
+-- formats the sets were kept with (pulse.rollup_post_format): what is stored and removed again
+-- cancels out, and a mention that becomes a reply of the same post moves only a count. A post whose
+-- format changes is moved after the list is applied (pulse.rollup_reformat).
+
+-- Accounts join sets, given by key (grain, channel, bucket, format). A set is rewritten only when a
+-- bit is new. (For moves between formats; pulse.rollup_apply adds in its own statement.)
+CREATE OR REPLACE FUNCTION pulse.rollup_sets_add(p_grain text[], p_channel text[], p_bucket timestamptz[],
+                                                 p_format text[], p_account text[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  tz text := pulse.timezone();
 BEGIN
   INSERT INTO pulse.rollup_accounts AS r (grain, channel, bucket, format, accounts, n)
   SELECT x.grain, x.c, x.b, x.f, x.bits, bit_count(x.bits)
-    FROM (SELECT g.grain, u.c, pulse.bucket_start(g.grain, u.t, tz) AS b, u.f,
-                 pulse.bits_from(array_agg(a.account_no)) AS bits
-            FROM unnest(p_channel, p_at, p_account, p_format) AS u(c, t, k, f)
+    FROM (SELECT u.grain, u.c, u.b, u.f, pulse.bits_from(array_agg(a.account_no)) AS bits
+            FROM unnest(p_grain, p_channel, p_bucket, p_format, p_account) AS u(grain, c, b, f, k)
             JOIN pulse.account_numbers a ON a.account_key = u.k
-           CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)
            GROUP BY 1, 2, 3, 4) x
    ORDER BY 1, 2, 3, 4
   ON CONFLICT (grain, channel, bucket, format) DO UPDATE SET
@@ -178,20 +161,18 @@ BEGIN
    WHERE pulse.bits_common(r.accounts, excluded.accounts) < excluded.n;
 END $$;
 
--- Accounts leave the sets of the given formats, unless another engagement keeps them in.
-CREATE OR REPLACE FUNCTION pulse.rollup_sets_remove(p_channel text[], p_at timestamptz[], p_account text[],
-                                                    p_format text[]) RETURNS void
+-- Accounts (key and number) leave sets, given by key, unless an engagement of theirs keeps them in.
+CREATE OR REPLACE FUNCTION pulse.rollup_sets_remove(p_grain text[], p_channel text[], p_bucket timestamptz[],
+                                                    p_format text[], p_account text[], p_no integer[],
+                                                    tz text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  tz text := pulse.timezone();
 BEGIN
   UPDATE pulse.rollup_accounts r
      SET accounts = pulse.bits_minus(r.accounts, x.bits), n = bit_count(pulse.bits_minus(r.accounts, x.bits))
-    FROM (SELECT c.grain, c.ch, c.b, c.f, pulse.bits_from(array_agg(a.account_no)) AS bits
-            FROM (SELECT DISTINCT g.grain, u.c AS ch, pulse.bucket_start(g.grain, u.t, tz) AS b, u.f, u.k
-                    FROM unnest(p_channel, p_at, p_account, p_format) AS u(c, t, k, f)
-                   CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)) c
-            JOIN pulse.account_numbers a ON a.account_key = c.k
+    FROM (SELECT c.grain, c.ch, c.b, c.f, pulse.bits_from(array_agg(c.no)) AS bits
+            FROM (SELECT DISTINCT u.grain, u.ch, u.b, u.f, u.k, u.no
+                    FROM unnest(p_grain, p_channel, p_bucket, p_format, p_account, p_no)
+                         AS u(grain, ch, b, f, k, no)) c
            -- Is the account still engaged in that bucket and format? Inline (planned once, not once per
            -- probe). Through the account indexes: "channel = ... IS TRUE" keeps the planner, which
            -- often has no statistics for a young table, from scanning the channel's whole bucket
@@ -215,28 +196,35 @@ BEGIN
    WHERE r.grain = x.grain AND r.channel = x.ch AND r.bucket = x.b AND r.format = x.f;
 END $$;
 
--- Engagements were stored.
-CREATE OR REPLACE FUNCTION pulse.rollup_add(p_channel text[], p_at timestamptz[], p_kind text[],
-                                            p_account text[], p_ref text[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Engagements were stored (n > 0) and removed (n < 0); the removed ones are no longer in the tables.
+-- One statement does what every list needs (account numbers, first-seen, counts, sets joined); the
+-- rest runs only for what a list holds (posts seen for the first time, removals).
+-- Hash joins on: the list is joined to itself (formats and numbers are looked up once per distinct
+-- post and account, then matched to the rows), which must not be a nested loop.
+CREATE OR REPLACE FUNCTION pulse.rollup_apply(p_channel text[], p_at timestamptz[], p_kind text[],
+                                              p_account text[], p_ref text[], p_n integer[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
+  tz text := pulse.timezone();
+  counting boolean := pulse.tier() <> 'timescale';   -- full TimescaleDB: continuous aggregates count
   new_channel text[];
   new_ref text[];
-  formats text[];
+  rm_grain text[];          -- set keys whose net n is below zero
+  rm_channel text[];
+  rm_bucket timestamptz[];
+  rm_format text[];
+  rm_account text[];
+  rm_no integer[];
+  gone_channel text[];      -- the removed engagements
+  gone_at timestamptz[];
+  gone_account text[];
+  gone_ref text[];
 BEGIN
-  -- Numbers for new accounts only: ON CONFLICT alone would spend a sequence value on every known
-  -- account, and the holes would make every set longer.
-  INSERT INTO pulse.account_numbers (account_key)
-  SELECT DISTINCT u.k FROM unnest(p_account) AS u(k)
-   WHERE NOT EXISTS (SELECT 1 FROM pulse.account_numbers a WHERE a.account_key = u.k)
-   ORDER BY 1
-  ON CONFLICT DO NOTHING;
-  -- each account's first engagement per channel (011_first_seen.sql; kpi.sessions reads it): kept
-  -- here, in the same trigger call, instead of by triggers of its own
-  PERFORM pulse.first_seen_note(p_channel, p_account, p_at);
-  -- posts seen for the first time get their format (usually none: a batch is about known posts)
+  -- posts seen for the first time get their format (usually none: a list is about known posts)
   SELECT array_agg(d.c ORDER BY d.c, d.r), array_agg(d.r ORDER BY d.c, d.r) INTO new_channel, new_ref
-    FROM (SELECT DISTINCT u.c, u.r FROM unnest(p_channel, p_ref) AS u(c, r) WHERE u.r IS NOT NULL) d
+    FROM (SELECT DISTINCT u.c, u.r FROM unnest(p_channel, p_ref, p_n) AS u(c, r, n)
+           WHERE u.r IS NOT NULL AND u.n > 0) d
    WHERE NOT EXISTS (SELECT 1 FROM pulse.rollup_post_format f WHERE f.channel = d.c AND f.post_ref = d.r);
   IF new_ref IS NOT NULL THEN
     INSERT INTO pulse.rollup_post_format (channel, post_ref, format)
@@ -244,38 +232,110 @@ BEGIN
      ORDER BY 1, 2
     ON CONFLICT DO NOTHING;
   END IF;
-  IF pulse.tier() <> 'timescale' THEN
-    PERFORM pulse.rollup_count(p_channel, p_at, p_kind, p_ref, 1);
-  END IF;
-  formats := pulse.rollup_formats_of(p_channel, p_ref);
-  PERFORM pulse.rollup_sets_add(p_channel, p_at, p_account, formats);
-END $$;
 
--- Engagements were removed (they are no longer in the tables).
-CREATE OR REPLACE FUNCTION pulse.rollup_remove(p_channel text[], p_at timestamptz[], p_kind text[],
-                                               p_account text[], p_ref text[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  PERFORM pulse.first_seen_forget(p_channel, p_account, p_at);
-  IF pulse.tier() <> 'timescale' THEN
-    PERFORM pulse.rollup_count(p_channel, p_at, p_kind, p_ref, -1);
-  END IF;
-  PERFORM pulse.rollup_sets_remove(p_channel, p_at, p_account, pulse.rollup_formats_of(p_channel, p_ref));
-END $$;
-
--- The format each engagement counts under, in the order given ('' for no post or no format):
--- one probe per distinct post of the batch, not per engagement.
-CREATE OR REPLACE FUNCTION pulse.rollup_formats_of(p_channel text[], p_ref text[]) RETURNS text[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  RETURN (WITH refs AS (
-    SELECT d.c, d.r, f.format
-      FROM (SELECT DISTINCT u.c, u.r FROM unnest(p_channel, p_ref) AS u(c, r) WHERE u.r IS NOT NULL) d
-      LEFT JOIN pulse.rollup_post_format f ON f.channel = d.c AND f.post_ref = d.r
+  WITH u AS MATERIALIZED (
+    SELECT u.c, u.t, u.k, u.a, u.r, u.n,
+           pulse.bucket_start('1h', u.t, tz) AS h, pulse.bucket_start('1d', u.t, tz) AS d
+      FROM unnest(p_channel, p_at, p_kind, p_account, p_ref, p_n) AS u(c, t, k, a, r, n)
+  ), known AS MATERIALIZED (
+    SELECT x.a, an.account_no
+      FROM (SELECT DISTINCT u.a FROM u) x
+      LEFT JOIN pulse.account_numbers an ON an.account_key = x.a
+  ), numbered AS (
+    -- Numbers for new accounts only: ON CONFLICT alone would spend a sequence value on every known
+    -- account, and the holes would make every set longer. (DO UPDATE, not NOTHING: an account a
+    -- concurrent writer numbered meanwhile comes back with that number.)
+    INSERT INTO pulse.account_numbers AS an (account_key)
+    SELECT x.a FROM known x WHERE x.account_no IS NULL ORDER BY 1
+    ON CONFLICT (account_key) DO UPDATE SET account_key = excluded.account_key
+    RETURNING an.account_key AS a, an.account_no
+  ), nos AS (
+    SELECT x.a, x.account_no FROM known x WHERE x.account_no IS NOT NULL
+    UNION ALL
+    SELECT x.a, x.account_no FROM numbered x
+  ), fmt AS (
+    SELECT x.c, x.r, f.format
+      FROM (SELECT DISTINCT u.c, u.r FROM u WHERE u.r IS NOT NULL) x
+      LEFT JOIN pulse.rollup_post_format f ON f.channel = x.c AND f.post_ref = x.r
+  ), keys AS MATERIALIZED (
+    -- the list by set key, with the key's net n
+    SELECT g.grain, u.c, CASE g.grain WHEN '1h' THEN u.h ELSE u.d END AS b, coalesce(f.format, '') AS f,
+           u.a, nos.account_no AS no, sum(u.n) AS n
+      FROM u
+      JOIN nos ON nos.a = u.a
+      LEFT JOIN fmt f ON f.c = u.c AND f.r = u.r
+     CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)
+     GROUP BY 1, 2, 3, 4, 5, 6
+    HAVING sum(u.n) <> 0
+  ), seen AS (
+    -- each account's first engagement per channel (011_first_seen.sql; kpi.sessions reads it).
+    -- Only accounts that are new or seen earlier than stored reach the upsert -- ON CONFLICT ...
+    -- WHERE locks, and so writes, every row it meets, which would be every known account.
+    INSERT INTO pulse.account_first_seen AS fs (channel, account_key, first_seen_at)
+    SELECT m.c, m.a, m.t
+      FROM (SELECT u.c, u.a, min(u.t) AS t FROM u WHERE u.n > 0 GROUP BY u.c, u.a) m
+      LEFT JOIN pulse.account_first_seen o ON o.channel = m.c AND o.account_key = m.a
+     WHERE o.account_key IS NULL OR m.t < o.first_seen_at
+     ORDER BY m.c, m.a          -- one lock order for concurrent writers
+    ON CONFLICT (channel, account_key) DO UPDATE SET first_seen_at = excluded.first_seen_at
+     WHERE excluded.first_seen_at < fs.first_seen_at
+  ), counted AS (
+    -- counts per hour and day and post
+    INSERT INTO pulse.rollup_counts AS r (grain, channel, bucket, post_ref, replies, mentions, quotes,
+                                          favourites, reblogs, follows)
+    SELECT g.grain, u.c, CASE g.grain WHEN '1h' THEN u.h ELSE u.d END, coalesce(u.r, ''),
+           coalesce(sum(u.n) FILTER (WHERE u.k = 'reply'), 0),
+           coalesce(sum(u.n) FILTER (WHERE u.k = 'mention'), 0),
+           coalesce(sum(u.n) FILTER (WHERE u.k = 'quote'), 0),
+           coalesce(sum(u.n) FILTER (WHERE u.k = 'favourite'), 0),
+           coalesce(sum(u.n) FILTER (WHERE u.k = 'reblog'), 0),
+           coalesce(sum(u.n) FILTER (WHERE u.k = 'follow'), 0)
+      FROM u CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)
+     WHERE counting
+     GROUP BY 1, 2, 3, 4
+    HAVING bool_or(u.n <> 0)
+     ORDER BY 1, 2, 3, 4          -- one lock order for concurrent writers
+    ON CONFLICT (grain, channel, bucket, post_ref) DO UPDATE SET
+      replies = r.replies + excluded.replies, mentions = r.mentions + excluded.mentions,
+      quotes = r.quotes + excluded.quotes, favourites = r.favourites + excluded.favourites,
+      reblogs = r.reblogs + excluded.reblogs, follows = r.follows + excluded.follows
+  ), joined AS (
+    -- accounts join sets; a set is rewritten only when a bit is new
+    INSERT INTO pulse.rollup_accounts AS r (grain, channel, bucket, format, accounts, n)
+    SELECT x.grain, x.c, x.b, x.f, x.bits, bit_count(x.bits)
+      FROM (SELECT k.grain, k.c, k.b, k.f, pulse.bits_from(array_agg(k.no)) AS bits
+              FROM keys k WHERE k.n > 0 GROUP BY 1, 2, 3, 4) x
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (grain, channel, bucket, format) DO UPDATE SET
+      accounts = pulse.bits_or(r.accounts, excluded.accounts),
+      n = bit_count(pulse.bits_or(r.accounts, excluded.accounts))
+     WHERE pulse.bits_common(r.accounts, excluded.accounts) < excluded.n
   )
-  SELECT array_agg(coalesce(x.format, '') ORDER BY u.i)
-    FROM unnest(p_channel, p_ref) WITH ORDINALITY AS u(c, r, i)
-    LEFT JOIN refs x ON x.c = u.c AND x.r = u.r);
+  -- what was removed, for the statements below (which must see the changes above)
+  SELECT s.grain, s.c, s.b, s.f, s.a, s.no, g.c, g.t, g.a, g.r
+    INTO rm_grain, rm_channel, rm_bucket, rm_format, rm_account, rm_no, gone_channel, gone_at, gone_account, gone_ref
+    FROM (SELECT array_agg(k.grain) AS grain, array_agg(k.c) AS c, array_agg(k.b) AS b, array_agg(k.f) AS f,
+                 array_agg(k.a) AS a, array_agg(k.no) AS no
+            FROM keys k WHERE k.n < 0) s,
+         (SELECT array_agg(u.c) AS c, array_agg(u.t) AS t, array_agg(u.a) AS a, array_agg(u.r) AS r
+            FROM u WHERE u.n < 0) g;
+  IF gone_channel IS NULL THEN
+    RETURN;
+  END IF;
+  -- where a removed engagement may have been the account's first, recompute it
+  PERFORM pulse.first_seen_forget(gone_channel, gone_account, gone_at);
+  IF counting THEN
+    DELETE FROM pulse.rollup_counts r
+     USING (SELECT DISTINCT g.grain, u.c, pulse.bucket_start(g.grain, u.t, tz) AS b, coalesce(u.r, '') AS r
+              FROM unnest(gone_channel, gone_at, gone_ref) AS u(c, t, r)
+             CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain)) k
+     WHERE r.grain = k.grain AND r.channel = k.c AND r.bucket = k.b AND r.post_ref = k.r
+       AND r.replies = 0 AND r.mentions = 0 AND r.quotes = 0 AND r.favourites = 0 AND r.reblogs = 0
+       AND r.follows = 0;
+  END IF;
+  IF rm_grain IS NOT NULL THEN
+    PERFORM pulse.rollup_sets_remove(rm_grain, rm_channel, rm_bucket, rm_format, rm_account, rm_no, tz);
+  END IF;
 END $$;
 
 -- Channel statuses were stored, changed or removed: re-derive the format of those posts (and of the
@@ -287,11 +347,8 @@ DECLARE
   m_ref text[];
   m_old text[];
   m_new text[];
-  e_channel text[];
-  e_at timestamptz[];
-  e_account text[];
-  e_old text[];
-  e_new text[];
+  tz text;
+  e record;
 BEGIN
   WITH cand AS (
     SELECT u.c, u.id FROM unnest(p_channel, p_ids) AS u(c, id)
@@ -314,14 +371,18 @@ BEGIN
   IF m_ref IS NULL THEN
     RETURN;
   END IF;
+  tz := pulse.timezone();
   -- a new statement: the probes in rollup_sets_remove see the formats just written
-  SELECT array_agg(m.c), array_agg(e.occurred_at), array_agg(e.account_key), array_agg(m.o), array_agg(m.n)
-    INTO e_channel, e_at, e_account, e_old, e_new
+  SELECT array_agg(g.grain) AS grain, array_agg(m.c) AS c, array_agg(pulse.bucket_start(g.grain, x.occurred_at, tz)) AS b,
+         array_agg(m.o) AS old, array_agg(m.n) AS new, array_agg(x.account_key) AS a, array_agg(an.account_no) AS no
+    INTO e
     FROM unnest(m_channel, m_ref, m_old, m_new) AS m(c, r, o, n)
-   CROSS JOIN LATERAL pulse.ref_engagements(m.c, m.r) e;
-  IF e_channel IS NOT NULL THEN
-    PERFORM pulse.rollup_sets_remove(e_channel, e_at, e_account, e_old);
-    PERFORM pulse.rollup_sets_add(e_channel, e_at, e_account, e_new);
+   CROSS JOIN LATERAL pulse.ref_engagements(m.c, m.r) x
+    JOIN pulse.account_numbers an ON an.account_key = x.account_key
+   CROSS JOIN (VALUES ('1h'), ('1d')) AS g(grain);
+  IF e.c IS NOT NULL THEN
+    PERFORM pulse.rollup_sets_remove(e.grain, e.c, e.b, e.old, e.a, e.no, tz);
+    PERFORM pulse.rollup_sets_add(e.grain, e.c, e.b, e.new, e.a);
   END IF;
 END $$;
 
@@ -331,6 +392,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r record;
 BEGIN
+  PERFORM pulse.rollup_flush();   -- the sets must hold every event first (a deferring writer's, too)
   FOR r IN SELECT f.channel, array_agg(f.post_ref) AS refs
              FROM pulse.ref_formats(ARRAY(SELECT channel FROM pulse.rollup_post_format ORDER BY 1, post_ref),
                                     ARRAY(SELECT post_ref FROM pulse.rollup_post_format ORDER BY channel, 1)) d
@@ -340,6 +402,64 @@ BEGIN
   END LOOP;
 END $$;
 
+-- ---- deferring to one call per transaction -------------------------------------------------------
+-- A writer that changes the events with several statements in one transaction (the sink: deletes,
+-- statuses, thread placements, interactions) may call pulse.rollup_defer() first and
+-- pulse.rollup_flush() after its last statement: the triggers in between only note their rows (in
+-- a temporary table of the session, emptied at every commit), and the flush applies the net change
+-- in one pulse.rollup_apply and one pulse.rollup_reformat. Until the flush the rollups lag the
+-- events in that transaction only; other transactions never see the difference. Writers that do
+-- not defer are kept by each statement, as before.
+CREATE OR REPLACE FUNCTION pulse.rollup_defer() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF to_regclass('pg_temp.pulse_rollup_pending') IS NULL THEN
+    -- n: as in pulse.rollup_apply; 0 = a channel status whose posts' formats are to be re-derived
+    -- (ref = its id)
+    CREATE TEMP TABLE pulse_rollup_pending (channel text, at timestamptz, kind text, account text, ref text,
+                                            n integer) ON COMMIT DELETE ROWS;
+  END IF;
+  PERFORM set_config('pulse.rollup_deferred', 'on', true);
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.rollup_deferred() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(current_setting('pulse.rollup_deferred', true) = 'on', false)
+$$;
+
+CREATE OR REPLACE FUNCTION pulse.rollup_flush() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  e_channel text[];
+  e_at timestamptz[];
+  e_kind text[];
+  e_account text[];
+  e_ref text[];
+  e_n integer[];
+  o_channel text[];
+  o_id text[];
+BEGIN
+  IF NOT pulse.rollup_deferred() THEN
+    RETURN;
+  END IF;
+  PERFORM set_config('pulse.rollup_deferred', 'off', true);
+  -- one row per engagement as it was and as it is: what was stored and removed again cancels out
+  WITH taken AS (DELETE FROM pg_temp.pulse_rollup_pending RETURNING *)
+  SELECT e.c, e.t, e.k, e.a, e.r, e.n, o.c, o.id
+    INTO e_channel, e_at, e_kind, e_account, e_ref, e_n, o_channel, o_id
+    FROM (SELECT array_agg(x.channel) AS c, array_agg(x.at) AS t, array_agg(x.kind) AS k,
+                 array_agg(x.account) AS a, array_agg(x.ref) AS r, array_agg(x.n) AS n
+            FROM (SELECT t.channel, t.at, t.kind, t.account, t.ref, sum(t.n)::integer AS n FROM taken t
+                   WHERE t.n <> 0 GROUP BY 1, 2, 3, 4, 5 HAVING sum(t.n) <> 0) x) e,
+         (SELECT array_agg(y.channel) AS c, array_agg(y.ref) AS id
+            FROM (SELECT DISTINCT t.channel, t.ref FROM taken t WHERE t.n = 0) y) o;
+  IF e_channel IS NOT NULL THEN
+    PERFORM pulse.rollup_apply(e_channel, e_at, e_kind, e_account, e_ref, e_n);
+  END IF;
+  IF o_channel IS NOT NULL THEN
+    PERFORM pulse.rollup_reformat(o_channel, o_id);
+  END IF;
+END $$;
 -- ---- reading ------------------------------------------------------------------------------------
 -- [p_from, p_to) cut into the pieces the rollups answer: whole local days ('1d'), whole UTC hours
 -- ('1h') and, at the edges, the partial hours that only the events can answer ('raw').

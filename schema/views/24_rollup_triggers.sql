@@ -2,108 +2,128 @@
 -- events. Re-runnable: triggers are dropped and made again in this transaction, so no write slips
 -- between them.
 
--- ---- statement-level (transition tables) --------------------------------------------------------
+-- ---- trigger functions --------------------------------------------------------------------------
+-- Each notes the engagements its statement stored (n = 1) and removed (n = -1), and the channel
+-- statuses whose posts' formats may have changed (n = 0), for pulse.rollup_flush (23_rollups.sql):
+-- at once, unless the writer deferred the rollups to one flush per transaction (the sink does).
 -- Every trigger function turns hash and merge joins back on: the sink turns them off for its own
 -- statements (sink_sql.PLANNER), and a join of transition tables or arrays must not be a nested loop.
 CREATE OR REPLACE FUNCTION pulse.rollup_statuses_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  deferred boolean := pulse.rollup_deferred();
 BEGIN
-  PERFORM pulse.rollup_add(array_agg(n.channel), array_agg(n.created_at),
-                           array_agg(pulse.engagement_kind(n.relation, n.thread_root_id)),
-                           array_agg(n.account_key),
-                           array_agg(pulse.engagement_ref(n.relation, n.thread_root_id, n.in_reply_to_id, n.quoted_id)))
-     FROM new_rows n WHERE pulse.is_engagement(n.relation, n.thread_root_id) HAVING count(*) > 0;
-  PERFORM pulse.rollup_reformat(array_agg(n.channel), array_agg(n.status_id))
-     FROM new_rows n WHERE n.relation = 'own_post' HAVING count(*) > 0;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_defer();
+  END IF;
+  INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+  SELECT n.channel, n.created_at, pulse.engagement_kind(n.relation, n.thread_root_id), n.account_key,
+         CASE WHEN n.relation = 'own_post' THEN n.status_id
+              ELSE pulse.engagement_ref(n.relation, n.thread_root_id, n.in_reply_to_id, n.quoted_id) END,
+         CASE WHEN n.relation = 'own_post' THEN 0 ELSE 1 END
+    FROM new_rows n
+   WHERE n.relation = 'own_post' OR pulse.is_engagement(n.relation, n.thread_root_id);
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_flush();
+  END IF;
   RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.rollup_statuses_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  deferred boolean := pulse.rollup_deferred();
 BEGIN
-  PERFORM pulse.rollup_remove(array_agg(o.channel), array_agg(o.created_at),
-                              array_agg(pulse.engagement_kind(o.relation, o.thread_root_id)),
-                              array_agg(o.account_key),
-                              array_agg(pulse.engagement_ref(o.relation, o.thread_root_id, o.in_reply_to_id, o.quoted_id)))
-     FROM old_rows o WHERE pulse.is_engagement(o.relation, o.thread_root_id) HAVING count(*) > 0;
-  PERFORM pulse.rollup_reformat(array_agg(o.channel), array_agg(o.status_id))
-     FROM old_rows o WHERE o.relation = 'own_post' HAVING count(*) > 0;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_defer();
+  END IF;
+  INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+  SELECT o.channel, o.created_at, pulse.engagement_kind(o.relation, o.thread_root_id), o.account_key,
+         CASE WHEN o.relation = 'own_post' THEN o.status_id
+              ELSE pulse.engagement_ref(o.relation, o.thread_root_id, o.in_reply_to_id, o.quoted_id) END,
+         CASE WHEN o.relation = 'own_post' THEN 0 ELSE -1 END
+    FROM old_rows o
+   WHERE o.relation = 'own_post' OR pulse.is_engagement(o.relation, o.thread_root_id);
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_flush();
+  END IF;
   RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.rollup_interactions_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  deferred boolean := pulse.rollup_deferred();
 BEGIN
-  PERFORM pulse.rollup_add(array_agg(n.channel), array_agg(n.occurred_at), array_agg(n.kind),
-                           array_agg(n.account_key), array_agg(n.status_id))
-     FROM new_rows n HAVING count(*) > 0;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_defer();
+  END IF;
+  INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+  SELECT n.channel, n.occurred_at, n.kind, n.account_key, n.status_id, 1 FROM new_rows n;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_flush();
+  END IF;
   RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.rollup_interactions_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  deferred boolean := pulse.rollup_deferred();
 BEGIN
-  PERFORM pulse.rollup_remove(array_agg(o.channel), array_agg(o.occurred_at), array_agg(o.kind),
-                              array_agg(o.account_key), array_agg(o.status_id))
-     FROM old_rows o HAVING count(*) > 0;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_defer();
+  END IF;
+  INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+  SELECT o.channel, o.occurred_at, o.kind, o.account_key, o.status_id, -1 FROM old_rows o;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_flush();
+  END IF;
   RETURN NULL;
 END $$;
 
--- UPDATEs (plain PostgreSQL): only rows whose engagement kind or post changed are taken out and put
--- back; a channel status whose hashtags, thread or relation changed re-derives formats. Most updates
--- (a newer edit's text, a mention flag) change neither and cost one join of the transition tables.
+-- UPDATEs (plain PostgreSQL): rows whose engagement may have changed go out as they were and back
+-- in as they are (the flush cancels what did not change); a channel status whose hashtags, thread
+-- or relation changed re-derives formats. Most updates (a newer edit's text, a mention flag) change
+-- none of that and cost one join of the transition tables.
 CREATE OR REPLACE FUNCTION pulse.rollup_statuses_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
-  r record;
+  deferred boolean := pulse.rollup_deferred();
 BEGIN
-  SELECT array_agg(c.channel) FILTER (WHERE c.out) AS out_channel,
-         array_agg(c.old_at) FILTER (WHERE c.out) AS out_at,
-         array_agg(c.old_kind) FILTER (WHERE c.out) AS out_kind,
-         array_agg(c.account_key) FILTER (WHERE c.out) AS out_account,
-         array_agg(c.old_ref) FILTER (WHERE c.out) AS out_ref,
-         array_agg(c.channel) FILTER (WHERE c.inn) AS in_channel,
-         array_agg(c.new_at) FILTER (WHERE c.inn) AS in_at,
-         array_agg(c.new_kind) FILTER (WHERE c.inn) AS in_kind,
-         array_agg(c.account_key) FILTER (WHERE c.inn) AS in_account,
-         array_agg(c.new_ref) FILTER (WHERE c.inn) AS in_ref,
-         array_agg(c.channel) FILTER (WHERE c.own) AS own_channel,
-         array_agg(c.status_id) FILTER (WHERE c.own) AS own_id
-    INTO r
-    FROM (SELECT x.*,
-                 x.old_eng AND (NOT x.new_eng OR x.old_kind IS DISTINCT FROM x.new_kind
-                                OR x.old_ref IS DISTINCT FROM x.new_ref) AS out,
-                 x.new_eng AND (NOT x.old_eng OR x.old_kind IS DISTINCT FROM x.new_kind
-                                OR x.old_ref IS DISTINCT FROM x.new_ref) AS inn
-            FROM (SELECT n.channel, n.status_id, n.account_key,
-                         o.created_at AS old_at, pulse.is_engagement(o.relation, o.thread_root_id) AS old_eng,
-                         pulse.engagement_kind(o.relation, o.thread_root_id) AS old_kind,
-                         pulse.engagement_ref(o.relation, o.thread_root_id, o.in_reply_to_id, o.quoted_id) AS old_ref,
-                         n.created_at AS new_at, pulse.is_engagement(n.relation, n.thread_root_id) AS new_eng,
-                         pulse.engagement_kind(n.relation, n.thread_root_id) AS new_kind,
-                         pulse.engagement_ref(n.relation, n.thread_root_id, n.in_reply_to_id, n.quoted_id) AS new_ref,
-                         (o.relation = 'own_post' OR n.relation = 'own_post')
-                         AND (o.tags IS DISTINCT FROM n.tags OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
-                              OR o.relation IS DISTINCT FROM n.relation) AS own
-                    FROM old_rows o
-                    JOIN new_rows n ON n.channel = o.channel AND n.status_id = o.status_id
-                                   AND n.created_at = o.created_at
-                   WHERE o.relation IS DISTINCT FROM n.relation OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
-                      OR o.in_reply_to_id IS DISTINCT FROM n.in_reply_to_id
-                      OR o.quoted_id IS DISTINCT FROM n.quoted_id OR o.tags IS DISTINCT FROM n.tags) x) c;
-  IF r.out_channel IS NOT NULL THEN
-    PERFORM pulse.rollup_remove(r.out_channel, r.out_at, r.out_kind, r.out_account, r.out_ref);
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_defer();
   END IF;
-  IF r.in_channel IS NOT NULL THEN
-    PERFORM pulse.rollup_add(r.in_channel, r.in_at, r.in_kind, r.in_account, r.in_ref);
-  END IF;
-  IF r.own_channel IS NOT NULL THEN
-    PERFORM pulse.rollup_reformat(r.own_channel, r.own_id);
+  INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+  SELECT v.channel, v.at, v.kind, v.account, v.ref, v.n
+    FROM (SELECT o, n, (o.relation = 'own_post' OR n.relation = 'own_post')
+                       AND (o.tags IS DISTINCT FROM n.tags OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
+                            OR o.relation IS DISTINCT FROM n.relation) AS own
+            FROM old_rows o
+            JOIN new_rows n ON n.channel = o.channel AND n.status_id = o.status_id AND n.created_at = o.created_at
+           WHERE o.relation IS DISTINCT FROM n.relation OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
+              OR o.in_reply_to_id IS DISTINCT FROM n.in_reply_to_id
+              OR o.quoted_id IS DISTINCT FROM n.quoted_id OR o.tags IS DISTINCT FROM n.tags) x
+   CROSS JOIN LATERAL (
+         SELECT (x.o).channel, (x.o).created_at, pulse.engagement_kind((x.o).relation, (x.o).thread_root_id),
+                (x.o).account_key,
+                pulse.engagement_ref((x.o).relation, (x.o).thread_root_id, (x.o).in_reply_to_id, (x.o).quoted_id), -1
+          WHERE pulse.is_engagement((x.o).relation, (x.o).thread_root_id)
+         UNION ALL
+         SELECT (x.n).channel, (x.n).created_at, pulse.engagement_kind((x.n).relation, (x.n).thread_root_id),
+                (x.n).account_key,
+                pulse.engagement_ref((x.n).relation, (x.n).thread_root_id, (x.n).in_reply_to_id, (x.n).quoted_id), 1
+          WHERE pulse.is_engagement((x.n).relation, (x.n).thread_root_id)
+         UNION ALL
+         SELECT (x.n).channel, NULL, NULL, NULL, (x.n).status_id, 0 WHERE x.own
+       ) AS v(channel, at, kind, account, ref, n);
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_flush();
   END IF;
   RETURN NULL;
 END $$;
@@ -112,27 +132,31 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.rollup_status_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  deferred boolean := pulse.rollup_deferred();
 BEGIN
-  IF TG_OP IN ('DELETE', 'UPDATE') THEN
-    IF pulse.is_engagement(OLD.relation, OLD.thread_root_id) THEN
-      PERFORM pulse.rollup_remove(ARRAY[OLD.channel], ARRAY[OLD.created_at],
-                                  ARRAY[pulse.engagement_kind(OLD.relation, OLD.thread_root_id)], ARRAY[OLD.account_key],
-                                  ARRAY[pulse.engagement_ref(OLD.relation, OLD.thread_root_id, OLD.in_reply_to_id, OLD.quoted_id)]);
-    END IF;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_defer();
+  END IF;
+  IF pulse.is_engagement(OLD.relation, OLD.thread_root_id) THEN
+    INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+    VALUES (OLD.channel, OLD.created_at, pulse.engagement_kind(OLD.relation, OLD.thread_root_id), OLD.account_key,
+            pulse.engagement_ref(OLD.relation, OLD.thread_root_id, OLD.in_reply_to_id, OLD.quoted_id), -1);
   END IF;
   IF TG_OP = 'UPDATE' THEN
     IF pulse.is_engagement(NEW.relation, NEW.thread_root_id) THEN
-      PERFORM pulse.rollup_add(ARRAY[NEW.channel], ARRAY[NEW.created_at],
-                               ARRAY[pulse.engagement_kind(NEW.relation, NEW.thread_root_id)], ARRAY[NEW.account_key],
-                               ARRAY[pulse.engagement_ref(NEW.relation, NEW.thread_root_id, NEW.in_reply_to_id, NEW.quoted_id)]);
+      INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+      VALUES (NEW.channel, NEW.created_at, pulse.engagement_kind(NEW.relation, NEW.thread_root_id), NEW.account_key,
+              pulse.engagement_ref(NEW.relation, NEW.thread_root_id, NEW.in_reply_to_id, NEW.quoted_id), 1);
     END IF;
     IF NEW.relation = 'own_post' OR OLD.relation = 'own_post' THEN
-      PERFORM pulse.rollup_reformat(ARRAY[NEW.channel], ARRAY[NEW.status_id]);
+      INSERT INTO pg_temp.pulse_rollup_pending (channel, ref, n) VALUES (NEW.channel, NEW.status_id, 0);
     END IF;
-  ELSIF TG_OP = 'DELETE' THEN
-    IF OLD.relation = 'own_post' THEN
-      PERFORM pulse.rollup_reformat(ARRAY[OLD.channel], ARRAY[OLD.status_id]);
-    END IF;
+  ELSIF OLD.relation = 'own_post' THEN
+    INSERT INTO pg_temp.pulse_rollup_pending (channel, ref, n) VALUES (OLD.channel, OLD.status_id, 0);
+  END IF;
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_flush();
   END IF;
   RETURN NULL;
 END $$;
@@ -140,9 +164,17 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.rollup_interaction_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  deferred boolean := pulse.rollup_deferred();
 BEGIN
-  PERFORM pulse.rollup_remove(ARRAY[OLD.channel], ARRAY[OLD.occurred_at], ARRAY[OLD.kind],
-                              ARRAY[OLD.account_key], ARRAY[OLD.status_id]);
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_defer();
+  END IF;
+  INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+  VALUES (OLD.channel, OLD.occurred_at, OLD.kind, OLD.account_key, OLD.status_id, -1);
+  IF NOT deferred THEN
+    PERFORM pulse.rollup_flush();
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -186,7 +218,11 @@ BEGIN
   DELETE FROM pulse.rollup_counts;
   DELETE FROM pulse.rollup_accounts;
   DELETE FROM pulse.rollup_post_format;
-  DELETE FROM pulse.account_first_seen;   -- kept by pulse.rollup_add too: built again below
+  DELETE FROM pulse.account_first_seen;   -- kept by pulse.rollup_apply too: built again below
+  -- changes noted for a deferred flush are in what is built here
+  IF to_regclass('pg_temp.pulse_rollup_pending') IS NOT NULL THEN
+    DELETE FROM pg_temp.pulse_rollup_pending;
+  END IF;
   SELECT (min(e.occurred_at) AT TIME ZONE tz)::date, (max(e.occurred_at) AT TIME ZONE tz)::date
     INTO first_day, last_day FROM pulse.engagement_rows e;
   IF first_day IS NULL THEN
@@ -205,7 +241,7 @@ BEGIN
              WHERE x.occurred_at >= d::timestamp AT TIME ZONE tz AND x.occurred_at < (d + 1)::timestamp AT TIME ZONE tz
              ORDER BY x.occurred_at) e;
     IF r.c IS NOT NULL THEN
-      PERFORM pulse.rollup_add(r.c, r.t, r.k, r.a, r.p);
+      PERFORM pulse.rollup_apply(r.c, r.t, r.k, r.a, r.p, array_fill(1, ARRAY[cardinality(r.c)]));
     END IF;
     done := done + 1;
     IF done * 10 / total > shown OR done = total THEN
@@ -223,7 +259,7 @@ DECLARE
 BEGIN
   -- Writers wait while the triggers are replaced (and the rollups built), so none slips in between.
   LOCK TABLE pulse.statuses, pulse.interactions IN SHARE ROW EXCLUSIVE MODE;
-  -- pulse.account_first_seen is kept by the rollup functions now (pulse.rollup_add/_remove): the
+  -- pulse.account_first_seen is kept by the rollup functions now (pulse.rollup_apply): the
   -- triggers 011_first_seen.sql made for it would do the same work a second time
   DROP TRIGGER IF EXISTS first_seen_insert ON pulse.statuses;
   DROP TRIGGER IF EXISTS first_seen_delete ON pulse.statuses;
