@@ -4,7 +4,7 @@
 
 -- ---- trigger functions --------------------------------------------------------------------------
 -- Each notes the engagements its statement stored (n = 1) and removed (n = -1), and the channel
--- statuses whose posts' formats may have changed (n = 0), for pulse.rollup_flush (23_rollups.sql):
+-- statuses whose posts' formats may have changed (n = 0), for pulse.rollup_apply_pending (23_rollups.sql):
 -- at once, unless the writer deferred the rollups to one flush per transaction (the sink does).
 -- Every trigger function turns hash and merge joins back on: the sink turns them off for its own
 -- statements (sink_sql.PLANNER), and a join of transition tables or arrays must not be a nested loop.
@@ -13,9 +13,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
   deferred boolean := pulse.rollup_deferred();
+  noted bigint;
 BEGIN
   IF NOT deferred THEN
-    PERFORM pulse.rollup_defer();
+    PERFORM pulse.rollup_pending_ready();
   END IF;
   INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
   SELECT n.channel, n.created_at, pulse.engagement_kind(n.relation, n.thread_root_id), n.account_key,
@@ -24,8 +25,9 @@ BEGIN
          CASE WHEN n.relation = 'own_post' THEN 0 ELSE 1 END
     FROM new_rows n
    WHERE n.relation = 'own_post' OR pulse.is_engagement(n.relation, n.thread_root_id);
-  IF NOT deferred THEN
-    PERFORM pulse.rollup_flush();
+  GET DIAGNOSTICS noted = ROW_COUNT;
+  IF NOT deferred AND noted > 0 THEN
+    PERFORM pulse.rollup_apply_pending();
   END IF;
   RETURN NULL;
 END $$;
@@ -35,9 +37,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
   deferred boolean := pulse.rollup_deferred();
+  noted bigint;
 BEGIN
   IF NOT deferred THEN
-    PERFORM pulse.rollup_defer();
+    PERFORM pulse.rollup_pending_ready();
   END IF;
   INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
   SELECT o.channel, o.created_at, pulse.engagement_kind(o.relation, o.thread_root_id), o.account_key,
@@ -46,8 +49,9 @@ BEGIN
          CASE WHEN o.relation = 'own_post' THEN 0 ELSE -1 END
     FROM old_rows o
    WHERE o.relation = 'own_post' OR pulse.is_engagement(o.relation, o.thread_root_id);
-  IF NOT deferred THEN
-    PERFORM pulse.rollup_flush();
+  GET DIAGNOSTICS noted = ROW_COUNT;
+  IF NOT deferred AND noted > 0 THEN
+    PERFORM pulse.rollup_apply_pending();
   END IF;
   RETURN NULL;
 END $$;
@@ -57,14 +61,16 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
   deferred boolean := pulse.rollup_deferred();
+  noted bigint;
 BEGIN
   IF NOT deferred THEN
-    PERFORM pulse.rollup_defer();
+    PERFORM pulse.rollup_pending_ready();
   END IF;
   INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
   SELECT n.channel, n.occurred_at, n.kind, n.account_key, n.status_id, 1 FROM new_rows n;
-  IF NOT deferred THEN
-    PERFORM pulse.rollup_flush();
+  GET DIAGNOSTICS noted = ROW_COUNT;
+  IF NOT deferred AND noted > 0 THEN
+    PERFORM pulse.rollup_apply_pending();
   END IF;
   RETURN NULL;
 END $$;
@@ -74,14 +80,16 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
   deferred boolean := pulse.rollup_deferred();
+  noted bigint;
 BEGIN
   IF NOT deferred THEN
-    PERFORM pulse.rollup_defer();
+    PERFORM pulse.rollup_pending_ready();
   END IF;
   INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
   SELECT o.channel, o.occurred_at, o.kind, o.account_key, o.status_id, -1 FROM old_rows o;
-  IF NOT deferred THEN
-    PERFORM pulse.rollup_flush();
+  GET DIAGNOSTICS noted = ROW_COUNT;
+  IF NOT deferred AND noted > 0 THEN
+    PERFORM pulse.rollup_apply_pending();
   END IF;
   RETURN NULL;
 END $$;
@@ -95,9 +103,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
   deferred boolean := pulse.rollup_deferred();
+  noted bigint;
 BEGIN
   IF NOT deferred THEN
-    PERFORM pulse.rollup_defer();
+    PERFORM pulse.rollup_pending_ready();
   END IF;
   INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
   SELECT v.channel, v.at, v.kind, v.account, v.ref, v.n
@@ -122,8 +131,9 @@ BEGIN
          UNION ALL
          SELECT (x.n).channel, NULL, NULL, NULL, (x.n).status_id, 0 WHERE x.own
        ) AS v(channel, at, kind, account, ref, n);
-  IF NOT deferred THEN
-    PERFORM pulse.rollup_flush();
+  GET DIAGNOSTICS noted = ROW_COUNT;
+  IF NOT deferred AND noted > 0 THEN
+    PERFORM pulse.rollup_apply_pending();
   END IF;
   RETURN NULL;
 END $$;
@@ -136,7 +146,7 @@ DECLARE
   deferred boolean := pulse.rollup_deferred();
 BEGIN
   IF NOT deferred THEN
-    PERFORM pulse.rollup_defer();
+    PERFORM pulse.rollup_pending_ready();
   END IF;
   IF pulse.is_engagement(OLD.relation, OLD.thread_root_id) THEN
     INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
@@ -156,7 +166,7 @@ BEGIN
     INSERT INTO pg_temp.pulse_rollup_pending (channel, ref, n) VALUES (OLD.channel, OLD.status_id, 0);
   END IF;
   IF NOT deferred THEN
-    PERFORM pulse.rollup_flush();
+    PERFORM pulse.rollup_apply_pending();
   END IF;
   RETURN NULL;
 END $$;
@@ -168,12 +178,12 @@ DECLARE
   deferred boolean := pulse.rollup_deferred();
 BEGIN
   IF NOT deferred THEN
-    PERFORM pulse.rollup_defer();
+    PERFORM pulse.rollup_pending_ready();
   END IF;
   INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
   VALUES (OLD.channel, OLD.occurred_at, OLD.kind, OLD.account_key, OLD.status_id, -1);
   IF NOT deferred THEN
-    PERFORM pulse.rollup_flush();
+    PERFORM pulse.rollup_apply_pending();
   END IF;
   RETURN NULL;
 END $$;
@@ -212,17 +222,15 @@ DECLARE
   total integer;
   done integer := 0;
   shown integer := 0;
-  r record;
 BEGIN
   -- DELETE, not TRUNCATE: this also runs inside a TRUNCATE of the event tables, which may name these
   DELETE FROM pulse.rollup_counts;
   DELETE FROM pulse.rollup_accounts;
   DELETE FROM pulse.rollup_post_format;
-  DELETE FROM pulse.account_first_seen;   -- kept by pulse.rollup_apply too: built again below
+  DELETE FROM pulse.account_first_seen;   -- kept by pulse.rollup_apply_pending too: built again below
   -- changes noted for a deferred flush are in what is built here
-  IF to_regclass('pg_temp.pulse_rollup_pending') IS NOT NULL THEN
-    DELETE FROM pg_temp.pulse_rollup_pending;
-  END IF;
+  PERFORM pulse.rollup_pending_ready();
+  DELETE FROM pg_temp.pulse_rollup_pending;
   SELECT (min(e.occurred_at) AT TIME ZONE tz)::date, (max(e.occurred_at) AT TIME ZONE tz)::date
     INTO first_day, last_day FROM pulse.engagement_rows e;
   IF first_day IS NULL THEN
@@ -231,18 +239,11 @@ BEGIN
   total := last_day - first_day + 1;
   d := first_day;
   WHILE d <= last_day LOOP
-    -- One ordered row source for all five arrays: an ORDER BY inside each array_agg would sort each
-    -- on its own, and engagements at the same instant could then be paired across arrays wrongly.
-    SELECT array_agg(e.channel) AS c, array_agg(e.occurred_at) AS t, array_agg(e.kind) AS k,
-           array_agg(e.account_key) AS a, array_agg(e.post_ref) AS p
-      INTO r
-      FROM (SELECT x.channel, x.occurred_at, x.kind, x.account_key, x.post_ref
-              FROM pulse.engagement_rows x
-             WHERE x.occurred_at >= d::timestamp AT TIME ZONE tz AND x.occurred_at < (d + 1)::timestamp AT TIME ZONE tz
-             ORDER BY x.occurred_at) e;
-    IF r.c IS NOT NULL THEN
-      PERFORM pulse.rollup_apply(r.c, r.t, r.k, r.a, r.p, array_fill(1, ARRAY[cardinality(r.c)]));
-    END IF;
+    INSERT INTO pg_temp.pulse_rollup_pending (channel, at, kind, account, ref, n)
+    SELECT x.channel, x.occurred_at, x.kind, x.account_key, x.post_ref, 1
+      FROM pulse.engagement_rows x
+     WHERE x.occurred_at >= d::timestamp AT TIME ZONE tz AND x.occurred_at < (d + 1)::timestamp AT TIME ZONE tz;
+    PERFORM pulse.rollup_apply_pending();
     done := done + 1;
     IF done * 10 / total > shown OR done = total THEN
       shown := done * 10 / total;
@@ -259,7 +260,7 @@ DECLARE
 BEGIN
   -- Writers wait while the triggers are replaced (and the rollups built), so none slips in between.
   LOCK TABLE pulse.statuses, pulse.interactions IN SHARE ROW EXCLUSIVE MODE;
-  -- pulse.account_first_seen is kept by the rollup functions now (pulse.rollup_apply): the
+  -- pulse.account_first_seen is kept by the rollup functions now (pulse.rollup_apply_pending): the
   -- triggers 011_first_seen.sql made for it would do the same work a second time
   DROP TRIGGER IF EXISTS first_seen_insert ON pulse.statuses;
   DROP TRIGGER IF EXISTS first_seen_delete ON pulse.statuses;
