@@ -92,9 +92,11 @@ $$;
 -- ---- formats ------------------------------------------------------------------------------------
 -- The format an engagement about channel status `ref` counts under: the format of the status's
 -- thread root (pulse.own_statuses.format), '' when there is none.
+-- (ROWS 20: a few posts, which the planner then looks up in pulse.rollup_post_format one by one
+-- instead of hashing all of it.)
 CREATE OR REPLACE FUNCTION pulse.ref_formats(p_channel text[], p_ref text[])
 RETURNS TABLE (channel text, post_ref text, format text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 20 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF coalesce(cardinality(p_ref), 0) = 0 THEN
     RETURN;
@@ -112,10 +114,12 @@ BEGIN
                          FROM pulse.statuses s
                         WHERE s.channel = d.c AND s.status_id = d.r AND s.relation = 'own_post'
                         LIMIT 1) s ON true
+    -- "(...) IS TRUE": through statuses_own_idx by id; the condition as written would also match
+    -- statuses_posts_time_idx (026), which the planner then reads whole, by time, to find one post
     LEFT JOIN LATERAL (SELECT x.status_id, x.tags
                          FROM pulse.statuses x
                         WHERE x.channel = s.channel AND x.status_id = s.root
-                          AND x.relation = 'own_post' AND x.in_reply_to_id IS NULL
+                          AND x.relation = 'own_post' AND (x.in_reply_to_id IS NULL) IS TRUE
                         LIMIT 1) p ON true;
 END $$;
 
@@ -260,11 +264,14 @@ BEGIN
      GROUP BY 1, 2, 3, 4, 5
     HAVING sum(t.n) <> 0
   ), acct AS MATERIALIZED (
-    -- per channel and account: its number, its first engagement stored now, and the one on record
+    -- per channel and account: its number, its first engagement stored now, and the one on record.
+    -- (Probes, LIMIT 1 keeps them so: a join the planner may hash would read the whole table.)
     SELECT x.c, x.a, x.t, an.account_no, o.first_seen_at
       FROM (SELECT u.c, u.a, min(u.t) FILTER (WHERE u.n > 0) AS t FROM u GROUP BY u.c, u.a) x
-      LEFT JOIN pulse.account_numbers an ON an.account_key = x.a
-      LEFT JOIN pulse.account_first_seen o ON o.channel = x.c AND o.account_key = x.a
+      LEFT JOIN LATERAL (SELECT an.account_no FROM pulse.account_numbers an
+                          WHERE an.account_key = x.a LIMIT 1) an ON true
+      LEFT JOIN LATERAL (SELECT o.first_seen_at FROM pulse.account_first_seen o
+                          WHERE o.channel = x.c AND o.account_key = x.a LIMIT 1) o ON true
   ), numbered AS (
     -- Numbers for new accounts only: ON CONFLICT alone would spend a sequence value on every known
     -- account, and the holes would make every set longer. (DO UPDATE, not NOTHING: an account a
@@ -280,7 +287,8 @@ BEGIN
   ), known_fmt AS MATERIALIZED (
     SELECT x.c, x.r, f.format
       FROM (SELECT DISTINCT u.c, u.r FROM u WHERE u.r IS NOT NULL) x
-      LEFT JOIN pulse.rollup_post_format f ON f.channel = x.c AND f.post_ref = x.r
+      LEFT JOIN LATERAL (SELECT f.format FROM pulse.rollup_post_format f
+                          WHERE f.channel = x.c AND f.post_ref = x.r LIMIT 1) f ON true
   ), fresh AS (
     -- posts seen for the first time get their format (usually none: a list is about known posts).
     -- (DO UPDATE, not NOTHING: a post a concurrent writer added meanwhile comes back with its format.)
