@@ -141,6 +141,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- ---- maintenance --------------------------------------------------------------------------------
+-- Join methods: the functions below that probe the event tables or the rollups for a few keys turn
+-- hash and merge joins off (a hash or merge join there reads the whole table, however big it has
+-- grown); pulse.rollup_apply_pending turns them on for joining the list with itself, and keeps its
+-- probes as probes with LATERAL ... LIMIT 1.
 -- (the release's functions, replaced by the ones below)
 DROP FUNCTION IF EXISTS pulse.rollup_add(text[], timestamptz[], text[], text[], text[]),
                         pulse.rollup_remove(text[], timestamptz[], text[], text[], text[]),
@@ -153,7 +157,8 @@ DROP FUNCTION IF EXISTS pulse.rollup_add(text[], timestamptz[], text[], text[], 
 -- bit is new. (For moves between formats: pulse.rollup_apply_pending adds in a statement of its own.)
 CREATE OR REPLACE FUNCTION pulse.rollup_sets_add(p_grain text[], p_channel text[], p_bucket timestamptz[],
                                                  p_format text[], p_account text[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
   INSERT INTO pulse.rollup_accounts AS r (grain, channel, bucket, format, accounts, n)
   SELECT x.grain, x.c, x.b, x.f, x.bits, bit_count(x.bits)
@@ -172,7 +177,8 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.rollup_sets_remove(p_grain text[], p_channel text[], p_bucket timestamptz[],
                                                     p_format text[], p_account text[], p_no integer[],
                                                     tz text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
   UPDATE pulse.rollup_accounts r
      SET accounts = pulse.bits_minus(r.accounts, x.bits), n = bit_count(pulse.bits_minus(r.accounts, x.bits))
@@ -400,7 +406,8 @@ END $$;
 DROP FUNCTION IF EXISTS pulse.rollup_reformat(text[], text[]);   -- now with the posts to leave out
 CREATE OR REPLACE FUNCTION pulse.rollup_reformat(p_channel text[], p_ids text[], p_skip_channel text[] DEFAULT NULL,
                                                  p_skip_id text[] DEFAULT NULL) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
   c_channel text[];
   c_ref text[];

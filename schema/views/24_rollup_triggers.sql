@@ -354,7 +354,8 @@ END $$;
 -- Forgetting: where a removed engagement may have been the account's first, recompute it from the
 -- rows that remain (a probe through the account indexes); no engagement left means not seen.
 CREATE OR REPLACE FUNCTION pulse.first_seen_forget(p_channel text[], p_account text[], p_at timestamptz[])
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
   WITH hit AS (
     SELECT DISTINCT f.channel, f.account_key
