@@ -234,10 +234,12 @@ END $$;
 -- One statement does what every list needs (account numbers, first-seen, counts, sets joined); the
 -- rest runs only for what a list holds (posts seen for the first time, removals, channel statuses).
 -- Hash joins on: the list is joined to itself (formats and numbers are looked up once per distinct
--- post and account, then matched to the rows), which must not be a nested loop.
+-- post and account, then matched to the rows), which must not be a nested loop. Generic plans from
+-- the first call: the big statement takes milliseconds to plan, and PL/pgSQL would otherwise plan it
+-- afresh for each of its first five calls on every connection.
 CREATE OR REPLACE FUNCTION pulse.rollup_apply_pending() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+SET enable_hashjoin = on SET enable_mergejoin = on SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   tz text := pulse.timezone();
   counting boolean := pulse.tier() <> 'timescale';   -- full TimescaleDB: continuous aggregates count
@@ -276,8 +278,8 @@ BEGIN
       FROM (SELECT u.c, u.a, min(u.t) FILTER (WHERE u.n > 0) AS t FROM u GROUP BY u.c, u.a) x
       LEFT JOIN LATERAL (SELECT an.account_no FROM pulse.account_numbers an
                           WHERE an.account_key = x.a LIMIT 1) an ON true
-      LEFT JOIN LATERAL (SELECT o.first_seen_at FROM pulse.account_first_seen o
-                          WHERE o.channel = x.c AND o.account_key = x.a LIMIT 1) o ON true
+      LEFT JOIN LATERAL (SELECT o.first_seen_at FROM pulse.account_first_seen o   -- (by its hash index, 023)
+                          WHERE o.account_key = x.a AND (o.channel = x.c) IS TRUE LIMIT 1) o ON true
   ), numbered AS (
     -- Numbers for new accounts only: ON CONFLICT alone would spend a sequence value on every known
     -- account, and the holes would make every set longer. (DO UPDATE, not NOTHING: an account a
