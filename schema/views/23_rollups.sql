@@ -13,7 +13,11 @@
 -- placing a status in a thread) is a removal of the old row and an insertion of the new one.
 -- Triggers: statement-level with transition tables for INSERT (every tier) and DELETE (plain
 -- PostgreSQL: TimescaleDB refuses transition tables for DELETE on compressed chunks), row-level
--- otherwise. The functions are SECURITY DEFINER so the writer needs no rights on the rollups.
+-- otherwise. They only note what changed (24_rollup_triggers.sql); pulse.rollup_apply_pending below
+-- does the rest, for each statement or -- when the writer defers it, as the sink does -- once per
+-- transaction, for the net change of all its statements (a batch of the sink changes the event
+-- tables with five statements).
+-- The functions are SECURITY DEFINER so the writer needs no rights on the rollups.
 
 -- ---- bit sets ------------------------------------------------------------------------------------
 -- A set of account numbers as a bit string, bit n = account number n. Sets grow as accounts are
@@ -224,13 +228,15 @@ BEGIN
   END IF;
 END $$;
 
--- Apply the list and empty it. The sets are changed per key (grain, channel, bucket, format,
--- account) by the key's net n: above zero the account has more engagements there than before, so it
--- is in the set; below zero it has fewer, and it stays only if one is left (a probe into its
--- events); zero leaves the set as it is. That is exact for any list that is the difference between
--- two states of the events, read with the formats the sets were kept with (pulse.rollup_post_format):
--- what is stored and removed again cancels out, and a mention that becomes a reply of the same post
--- moves only a count. Posts whose format changed are moved last (pulse.rollup_reformat).
+-- Apply the list and empty it. First the list is netted per engagement (its channel, time, kind,
+-- account and post): what was stored and removed again cancels out, an engagement changed back and
+-- forth too, so every engagement left with n > 0 is in the tables now and every one with n < 0 is
+-- gone. Counts change by n. An account joins the set of every engagement of it left with n > 0, and
+-- leaves the set of one with n < 0 unless an engagement keeps it in (a probe into its events, which
+-- sees the tables as they are now). With the formats the sets were kept with
+-- (pulse.rollup_post_format, new posts added first) that is exact for any list that is the
+-- difference between two states of the events; posts whose format changed are moved last
+-- (pulse.rollup_reformat), as from a consistent state.
 -- One statement does what every list needs (account numbers, first-seen, counts, sets joined); the
 -- rest runs only for what a list holds (posts seen for the first time, removals, channel statuses).
 -- Hash joins on: the list is joined to itself (formats and numbers are looked up once per distinct
