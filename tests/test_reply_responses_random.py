@@ -256,3 +256,22 @@ def test_truncating_the_statuses_empties_the_response_times(database_url: str) -
         conn.execute("TRUNCATE pulse.statuses")
         assert stored(conn) == set()
         assert conn.execute("SELECT count(*) FROM pulse.rollup_responses").fetchone()[0] == 0
+
+
+def test_a_writer_that_defers_to_one_flush_per_transaction_ends_exact(database_url: str) -> None:
+    """As the sink writes a batch: pulse.rollup_defer(), its statements, pulse.rollup_flush(), commit."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        world = World(conn, 13)
+        for _ in range(12):
+            conn.execute("SELECT pulse.rollup_defer()")
+            for _ in range(world.rng.randint(1, 20)):
+                world.step()
+            conn.execute("SELECT pulse.rollup_flush()")
+            conn.commit()
+            assert stored(conn) == definition(conn)
+            assert answers_stored(conn) == answers_defined(conn)
+        kept = {(g, b, c, p): (n, t, a) for g, b, c, p, n, t, a in conn.execute(
+            """SELECT grain, bucket, channel, post_id, addressed, in_time, answers FROM pulse.rollup_responses
+                WHERE (addressed, in_time, answers) <> (0, 0, 0)""")}
+        assert kept == rolled_up(definition(conn), answers_defined(conn))

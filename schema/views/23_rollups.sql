@@ -516,6 +516,7 @@ BEGIN
   IF pulse.rollup_deferred() THEN
     PERFORM set_config('pulse.rollup_deferred', 'off', true);
     PERFORM pulse.rollup_apply_pending();
+    PERFORM pulse.responses_apply_pending();   -- the response times' notes (26_reply_responses.sql)
   END IF;
 END $$;
 

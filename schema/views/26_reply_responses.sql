@@ -192,10 +192,50 @@ BEGIN
    HAVING count(*) > 0;
 END $$;
 
+-- ---- deferred to the writer's flush ------------------------------------------------------------
+-- When the writer deferred the rollups to one flush per transaction (pulse.rollup_defer, as the
+-- sink does for each batch), the triggers only note the changed statuses in a temporary table of the
+-- session, and pulse.rollup_flush re-derives the rows they touch once: a batch's replies, answers and
+-- thread placements cost one pass instead of one per statement. At the flush every statement has
+-- ended, so the table itself shows their rows (the compressed-chunk caveat above is about the
+-- statement's own triggers).
+CREATE OR REPLACE FUNCTION pulse.responses_note(p_links pulse.status_link[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF to_regclass('pg_temp.pulse_responses_pending') IS NULL THEN
+    CREATE TEMP TABLE pulse_responses_pending OF pulse.status_link ON COMMIT DELETE ROWS;
+  END IF;
+  INSERT INTO pg_temp.pulse_responses_pending SELECT * FROM unnest(p_links);
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.responses_apply_pending() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  links pulse.status_link[];
+BEGIN
+  IF to_regclass('pg_temp.pulse_responses_pending') IS NULL THEN
+    RETURN;
+  END IF;
+  WITH gone AS (DELETE FROM pg_temp.pulse_responses_pending RETURNING *)
+  SELECT array_agg(ROW(g.channel, g.status_id, g.created_at, g.relation, g.in_reply_to_id, g.thread_root_id,
+                       g.mentions_channel)::pulse.status_link)
+    INTO links
+    FROM (SELECT DISTINCT * FROM gone) g;
+  IF links IS NOT NULL THEN
+    PERFORM pulse.responses_touched(links, '{}');
+  END IF;
+END $$;
+
 -- ---- triggers --------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION pulse.responses_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  IF pulse.rollup_deferred() THEN
+    PERFORM pulse.responses_note(array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link))
+       FROM new_rows n WHERE n.in_reply_to_id IS NOT NULL OR n.relation = 'own_post'
+     HAVING count(*) > 0;
+    RETURN NULL;
+  END IF;
   PERFORM pulse.responses_touched(array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link),
                                   array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link))
      FROM new_rows n WHERE n.in_reply_to_id IS NOT NULL OR n.relation = 'own_post'
@@ -206,6 +246,12 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.responses_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  IF pulse.rollup_deferred() THEN
+    PERFORM pulse.responses_note(array_agg(ROW(o.channel, o.status_id, o.created_at, o.relation, o.in_reply_to_id, o.thread_root_id, o.mentions_channel)::pulse.status_link))
+       FROM old_rows o WHERE o.in_reply_to_id IS NOT NULL OR o.relation = 'own_post'
+     HAVING count(*) > 0;
+    RETURN NULL;
+  END IF;
   PERFORM pulse.responses_touched(array_agg(ROW(o.channel, o.status_id, o.created_at, o.relation, o.in_reply_to_id, o.thread_root_id, o.mentions_channel)::pulse.status_link), '{}')
      FROM old_rows o WHERE o.in_reply_to_id IS NOT NULL OR o.relation = 'own_post'
    HAVING count(*) > 0;
@@ -218,6 +264,18 @@ CREATE OR REPLACE FUNCTION pulse.responses_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
+  IF pulse.rollup_deferred() THEN
+    PERFORM pulse.responses_note(array_agg(ROW(o.channel, o.status_id, o.created_at, o.relation, o.in_reply_to_id, o.thread_root_id, o.mentions_channel)::pulse.status_link) || array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link))
+       FROM old_rows o
+       JOIN new_rows n ON n.channel = o.channel AND n.status_id = o.status_id AND n.created_at = o.created_at
+      WHERE (o.relation IS DISTINCT FROM n.relation OR o.in_reply_to_id IS DISTINCT FROM n.in_reply_to_id
+             OR o.thread_root_id IS DISTINCT FROM n.thread_root_id
+             OR o.mentions_channel IS DISTINCT FROM n.mentions_channel)
+        AND (o.in_reply_to_id IS NOT NULL OR o.relation = 'own_post'
+             OR n.in_reply_to_id IS NOT NULL OR n.relation = 'own_post')
+     HAVING count(*) > 0;
+    RETURN NULL;
+  END IF;
   PERFORM pulse.responses_touched(array_agg(ROW(o.channel, o.status_id, o.created_at, o.relation, o.in_reply_to_id, o.thread_root_id, o.mentions_channel)::pulse.status_link)
                                   || array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link),
                                   array_agg(ROW(n.channel, n.status_id, n.created_at, n.relation, n.in_reply_to_id, n.thread_root_id, n.mentions_channel)::pulse.status_link))
@@ -236,6 +294,15 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.responses_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  IF pulse.rollup_deferred() THEN
+    IF TG_OP = 'UPDATE' THEN
+      PERFORM pulse.responses_note(ARRAY[ROW(OLD.channel, OLD.status_id, OLD.created_at, OLD.relation, OLD.in_reply_to_id, OLD.thread_root_id, OLD.mentions_channel)::pulse.status_link,
+                                         ROW(NEW.channel, NEW.status_id, NEW.created_at, NEW.relation, NEW.in_reply_to_id, NEW.thread_root_id, NEW.mentions_channel)::pulse.status_link]);
+    ELSE
+      PERFORM pulse.responses_note(ARRAY[ROW(OLD.channel, OLD.status_id, OLD.created_at, OLD.relation, OLD.in_reply_to_id, OLD.thread_root_id, OLD.mentions_channel)::pulse.status_link]);
+    END IF;
+    RETURN NULL;
+  END IF;
   IF TG_OP = 'UPDATE' THEN
     PERFORM pulse.responses_touched(ARRAY[ROW(OLD.channel, OLD.status_id, OLD.created_at, OLD.relation, OLD.in_reply_to_id, OLD.thread_root_id, OLD.mentions_channel)::pulse.status_link,
                                           ROW(NEW.channel, NEW.status_id, NEW.created_at, NEW.relation, NEW.in_reply_to_id, NEW.thread_root_id, NEW.mentions_channel)::pulse.status_link],
