@@ -7,16 +7,20 @@ stand in: it has no background workers (nothing runs by itself, so nothing races
 What they pin down are faults seen only on such a server:
   - cloning the suite's template database while TimescaleDB's scheduler is connected to it;
   - today's buckets frozen by a full `pulse.refresh_aggregates()`;
-  - the sink's late rows deadlocking with the compression policy on the same chunk.
+  - the sink's late rows deadlocking with the compression policy on the same chunk;
+  - a refresh policy failing ("due to a concurrent refresh") when the scheduler starts it while
+    `pulse.refresh_aggregates()` refreshes the same aggregate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import psycopg
@@ -214,3 +218,167 @@ def test_a_refresh_holding_the_lock_does_not_wait_for_the_catch_up_job_that_wait
         took = time.monotonic() - started
         conn.execute("SELECT pg_advisory_unlock_all()")
     assert took < 30, f"refresh_aggregates waited {took:.0f} s for the job that waited for it"
+
+
+# -- a refresh policy that comes due while refresh_aggregates refreshes its aggregate ----------------
+
+AGG = "activity_interactions_1h"  # the first aggregate refresh_aggregates refreshes (finest, then by name)
+SIBLING = "activity_statuses_1h"  # same schedule (1 minute), refreshed after AGG
+
+
+def policy(conn: psycopg.Connection, agg: str) -> int:
+    return conn.execute("SELECT job_id FROM timescaledb_information.jobs WHERE proc_name ="
+                        " 'policy_refresh_continuous_aggregate' AND hypertable_name = %s", (agg,)).fetchone()[0]
+
+
+def job_row(conn: psycopg.Connection, job: int) -> dict[str, Any]:
+    cur = conn.execute("SELECT * FROM kpi.background_jobs WHERE job_id = %s", (job,))
+    return dict(zip([d.name for d in cur.description or ()], cur.fetchone(), strict=True))
+
+
+def first_runs_over(conn: psycopg.Connection) -> bool:
+    """Every refresh policy has run, and no job of the database is running (a new database's burst is over)."""
+    return conn.execute(
+        """SELECT bool_and(total_runs >= 1) FILTER (WHERE kind = 'refresh')
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a JOIN timescaledb_information.jobs j
+                                      ON j.application_name IN (a.application_name, a.backend_type)
+                                   WHERE a.datname = current_database())
+             FROM kpi.background_jobs""").fetchone()[0]
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.2)
+
+
+class BlockedRefresh:
+    """`CALL pulse.refresh_aggregates()` in a thread of its own, held inside its refresh of AGG: another
+    session holds an exclusive lock on AGG's materialisation table, which the refresh needs after it has
+    registered its window (the registration is what an overlapping policy run fails on)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.holder = psycopg.connect(url)
+        self.pid: int | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._refresh, daemon=True)
+
+    def __enter__(self) -> BlockedRefresh:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            job = policy(conn, AGG)
+            wait_until("the first runs", lambda: first_runs_over(conn), 60)
+            # Due again only once the refresh is held: a run starting before it would wait for the lock too.
+            conn.execute("SELECT alter_job(%s, next_start => now() + interval '15 seconds')", (job,))
+            # a late event of three hours ago: the refresh has a bucket to materialise, so it takes the lock
+            conn.execute("INSERT INTO pulse.interactions (channel, notification_id, occurred_at, kind, status_id,"
+                         " account_key, source) VALUES ('ams', %s, now() - interval '3 hours', 'favourite',"
+                         " 's1', 'k1', 'rest')", (uuid.uuid4().hex,))
+            table = conn.execute("SELECT format('%%I.%%I', materialization_hypertable_schema,"
+                                 " materialization_hypertable_name) FROM timescaledb_information.continuous_aggregates"
+                                 " WHERE view_name = %s", (AGG,)).fetchone()[0]
+            self.holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            self.thread.start()
+            wait_until("refresh_aggregates waits for the lock", lambda: conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid = %s"
+                " AND wait_event_type = 'Lock'", (self.pid,)).fetchone()[0] == 1, 10)
+        return self
+
+    def _refresh(self) -> None:
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                self.pid = conn.info.backend_pid
+                conn.execute("CALL pulse.refresh_aggregates()")
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the test's thread by finish())
+            self.error = exc
+
+    def release(self) -> None:
+        self.holder.rollback()
+
+    def finish(self) -> None:
+        self.release()
+        self.thread.join(120)
+        assert not self.thread.is_alive(), "refresh_aggregates did not end"
+        if self.error is not None:
+            raise self.error
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        self.thread.join(120)
+        self.holder.close()
+
+
+def test_a_refresh_policy_that_comes_due_during_a_manual_refresh_of_its_aggregate_runs_after_it_and_does_not_fail(
+    migrated_db: str,
+) -> None:
+    # TimescaleDB refuses a refresh whose window overlaps one in progress: the scheduler's run of the
+    # policy failed, and kpi.background_jobs (and its alert) showed the failure until the next run.
+    url = url_for(migrated_db)
+    wait_for_scheduler(migrated_db)
+    with psycopg.connect(url, autocommit=True) as conn:
+        job, sibling = policy(conn, AGG), policy(conn, SIBLING)
+        wait_until("the first runs", lambda: first_runs_over(conn), 60)
+        before = job_row(conn, job)
+        with BlockedRefresh(url) as refresh:
+            sibling_runs = job_row(conn, sibling)["total_runs"]
+            # AGG's policy comes due 15 s from the start, while its aggregate is being refreshed; within a
+            # minute the scheduler (its sibling runs every minute) has seen that.
+            time.sleep(65)
+            assert job_row(conn, sibling)["total_runs"] > sibling_runs, "the scheduler ran nothing meanwhile"
+            refresh.finish()
+        finished = conn.execute("SELECT now()").fetchone()[0]
+
+        def ran_since() -> bool:  # a run that started after the refresh has ended
+            row = job_row(conn, job)
+            return (row["last_run_started_at"] or finished) > finished and row["last_run_status"] is not None
+
+        wait_until("the policy's run after the refresh", ran_since, 90)
+        after = job_row(conn, job)
+        left = conn.execute("SELECT count(*) FROM pulse.config WHERE key LIKE 'refresh_policy%'").fetchone()[0]
+    assert after["total_failures"] == before["total_failures"], after
+    assert (after["last_run_status"], after["failing"], after["scheduled"]) == ("Success", False, True)
+    assert left == 0
+
+
+def test_a_policy_postponed_by_a_refresh_that_was_cancelled_gets_its_start_back_from_the_next_refresh(
+    migrated_db: str,
+) -> None:
+    url = url_for(migrated_db)
+    wait_for_scheduler(migrated_db)
+    with psycopg.connect(url, autocommit=True) as conn:
+        job = policy(conn, AGG)
+
+        def postponed() -> bool:  # its next start an hour ahead, as while its aggregate is refreshed
+            return conn.execute("SELECT next_start > now() + interval '30 minutes' FROM kpi.background_jobs"
+                                " WHERE job_id = %s", (job,)).fetchone()[0]
+
+        with BlockedRefresh(url) as refresh:
+            assert postponed()
+            conn.execute("SELECT pg_cancel_backend(%s)", (refresh.pid,))
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                refresh.finish()
+        assert postponed()  # the cancelled refresh could not put its start back
+        conn.execute("CALL pulse.refresh_aggregates()")
+        assert not postponed()
+        assert job_row(conn, job)["scheduled"] is True
+        assert conn.execute("SELECT count(*) FROM pulse.config WHERE key LIKE 'refresh_policy%'").fetchone()[0] == 0
+
+
+def test_after_migrate_every_job_of_the_new_database_runs_without_a_failure(migrated_db: str) -> None:
+    # The scheduler starts every job of a new database at once, while migrate refreshes the aggregates:
+    # in 8 of 10 new databases a refresh policy failed ("due to a concurrent refresh"), a daily one
+    # showing as failing (and the alert firing) for the ten minutes until its next run.
+    url = url_for(migrated_db)
+    wait_for_scheduler(migrated_db)
+    with psycopg.connect(url, autocommit=True) as conn:
+        def ran() -> bool:  # every job has run at least once, and that run has ended
+            rows = conn.execute("SELECT total_runs, last_run_status FROM kpi.background_jobs").fetchall()
+            return bool(rows) and all(runs >= 1 and status is not None for runs, status in rows)
+
+        wait_until("every job's first run", ran, 120)
+        failed = conn.execute("SELECT job_id, relation, last_error FROM kpi.background_jobs"
+                              " WHERE total_failures > 0 OR failing").fetchall()
+        notes = conn.execute("SELECT count(*) FROM pulse.config WHERE key LIKE 'refresh_policy%'").fetchone()[0]
+    assert failed == []
+    assert notes == 0

@@ -66,7 +66,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 def test_the_wheel_carries_the_schema_and_no_test_dependency(installed: Path, tmp_path: Path) -> None:
     out = sh(installed / "python", "-c",
              "import ingester.migrate as m, importlib.util as u; print(m.SCHEMA_DIR); "
-             "print(u.find_spec('pytest') is None, u.find_spec('yaml') is not None)", cwd=tmp_path)
+             "print(u.find_spec('pytest') is None, u.find_spec('yaml') is not None)", cwd=tmp_path,
+             env=clean_env())  # not PYTHONPATH: a worktree's test run sets it to the checkout
     schema_dir, flags = out.splitlines()
     assert "site-packages/ingester/schema" in schema_dir and (Path(schema_dir) / "001_base.sql").is_file()
     assert flags == "True True"
