@@ -1,11 +1,14 @@
 -- 024_live_rollups: what the *Ingester health* board reads over long ranges. Run once.
 --
--- The health board shows events written per bucket (by ingestion time) and the heartbeats' figures
--- per bucket. Over 90 days that was a scan of every event (there is no index on ingested_at, and
--- one would cost every write) and of ~500 k heartbeats per channel. These two small tables hold the
--- same figures per minute / hour, kept exact by triggers in the writer's transaction
--- (views/28_live_rollups.sql):
+-- The Live board graphs engagements per bucket, the health board events written per bucket (by
+-- ingestion time) and the heartbeats' figures per bucket. Over 90 days that was a scan of every event
+-- (there is no index on ingested_at, and one would cost every write) and of ~500 k heartbeats per
+-- channel. These small tables hold the same figures per minute / hour, kept exact by triggers in the
+-- writer's transaction (views/28_live_rollups.sql):
 --
+-- * pulse.engagement_hours: engagements (as kpi.engagements) per channel x UTC hour, per kind. The
+--   hourly rollups of 020 are per post too (30-odd rows per hour on a busy channel, 80 k over 90
+--   days); a graph of the whole channel needs one row per hour.
 -- * pulse.ingest_counts: rows written per channel x UTC minute ('1m') / UTC hour ('1h') of
 --   ingested_at x kind (pulse.statuses.relation, pulse.interactions.kind). A deleted row is taken
 --   away again, a status whose relation changes moves between kinds: the counts are always those of
@@ -17,6 +20,18 @@
 --   an hour boundary is computed when reading, from the neighbouring bucket.
 --
 -- Both are filled from the stored rows by views/28_live_rollups.sql when the flag below is set.
+
+CREATE TABLE pulse.engagement_hours (
+  hour        timestamptz NOT NULL,       -- start of the UTC hour of occurred_at
+  channel     text        NOT NULL,
+  replies     bigint      NOT NULL,
+  mentions    bigint      NOT NULL,
+  quotes      bigint      NOT NULL,
+  favourites  bigint      NOT NULL,
+  reblogs     bigint      NOT NULL,
+  follows     bigint      NOT NULL,
+  PRIMARY KEY (hour, channel)             -- hour first: ranges over every channel
+);
 
 CREATE TABLE pulse.ingest_counts (
   grain    text        NOT NULL CHECK (grain IN ('1m', '1h')),
