@@ -1,11 +1,14 @@
 -- 024_live_rollups: what the *Ingester health* board reads over long ranges. Run once.
 --
--- The health board shows events written per bucket (by ingestion time) and the heartbeats' figures
--- per bucket. Over 90 days that was a scan of every event (there is no index on ingested_at, and
--- one would cost every write) and of ~500 k heartbeats per channel. These two small tables hold the
--- same figures per minute / hour, kept exact by triggers in the writer's transaction
--- (views/28_live_rollups.sql):
+-- The Live board graphs engagements per bucket, the health board events written per bucket (by
+-- ingestion time) and the heartbeats' figures per bucket. Over 90 days that was a scan of every event
+-- (there is no index on ingested_at, and one would cost every write) and of ~500 k heartbeats per
+-- channel. These small tables hold the same figures per minute / hour, kept exact by triggers in the
+-- writer's transaction (views/28_live_rollups.sql):
 --
+-- * pulse.engagement_hours: engagements (as kpi.engagements) per channel x UTC hour, per kind. The
+--   hourly rollups of 020 are per post too (30-odd rows per hour on a busy channel, 80 k over 90
+--   days); a graph of the whole channel needs one row per hour.
 -- * pulse.ingest_counts: rows written per channel x UTC minute ('1m') / UTC hour ('1h') of
 --   ingested_at x kind (pulse.statuses.relation, pulse.interactions.kind). A deleted row is taken
 --   away again, a status whose relation changes moves between kinds: the counts are always those of
@@ -17,6 +20,18 @@
 --   an hour boundary is computed when reading, from the neighbouring bucket.
 --
 -- Both are filled from the stored rows by views/28_live_rollups.sql when the flag below is set.
+
+CREATE TABLE pulse.engagement_hours (
+  hour        timestamptz NOT NULL,       -- start of the UTC hour of occurred_at
+  channel     text        NOT NULL,
+  replies     bigint      NOT NULL,
+  mentions    bigint      NOT NULL,
+  quotes      bigint      NOT NULL,
+  favourites  bigint      NOT NULL,
+  reblogs     bigint      NOT NULL,
+  follows     bigint      NOT NULL,
+  PRIMARY KEY (hour, channel)             -- hour first: ranges over every channel
+);
 
 CREATE TABLE pulse.ingest_counts (
   grain    text        NOT NULL CHECK (grain IN ('1m', '1h')),
@@ -53,3 +68,19 @@ CREATE TABLE pulse.heartbeat_hours (
 
 INSERT INTO pulse.config (key, value) VALUES ('live_rollups_rebuild_pending', 'true')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- The account sets of 020_rollups.sql compressed with lz4 where the server has it (PostgreSQL built
+-- with lz4, as the usual packages are): a distinct count over 90 days decompresses ~1,000 sets of
+-- ~25 kB, and lz4 does that about four times faster than the default pglz (kpi.participants over 90
+-- days on bench/kpi_world.py's 5 M engagements: ~85 -> ~40 ms); it also compresses a set faster when
+-- a write rewrites it. Existing sets are rewritten so that they are recompressed (an UPDATE that
+-- changes nothing would keep their old compression). Writers wait for the statuses lock first
+-- (schema/README.md: the order the sink takes its tables in).
+DO $$
+BEGIN
+  ALTER TABLE pulse.rollup_accounts ALTER COLUMN accounts SET COMPRESSION lz4;
+  LOCK TABLE pulse.statuses, pulse.interactions IN SHARE ROW EXCLUSIVE MODE;
+  UPDATE pulse.rollup_accounts SET accounts = accounts || B'';
+EXCEPTION WHEN feature_not_supported THEN
+  NULL;  -- built without lz4: the sets stay as they are
+END $$;

@@ -98,3 +98,13 @@ def test_an_empty_or_reversed_range_has_no_rows_and_no_participants(database_url
         assert series(conn, at + timedelta(hours=1), at, None, None) == {}
         assert conn.execute("SELECT kpi.participants(%s, %s)", (at, at)).fetchone() == (0,)
         assert series(conn, at, at + timedelta(seconds=1), None, None) == {at: (0, 0, 0, 1, 0, 0)}
+
+
+def test_the_hourly_engagement_counts_rebuilt_from_the_events_are_those_the_triggers_kept(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        world = World(conn, 13)
+        for _ in range(200):
+            world.step()
+        kept = conn.execute("SELECT * FROM pulse.engagement_hours ORDER BY 1, 2").fetchall()
+        conn.execute("SELECT pulse.engagement_hours_rebuild()")
+        assert conn.execute("SELECT * FROM pulse.engagement_hours ORDER BY 1, 2").fetchall() == kept and kept

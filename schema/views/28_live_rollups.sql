@@ -6,7 +6,9 @@
 -- rows themselves only for what the rollups cannot hold (partial hours at the range's edges, buckets
 -- shorter than an hour):
 --
---   kpi.engagement_series   engagements per bucket and kind   pulse.activity_*_1h/_1d (30_activity_base)
+--   kpi.engagement_series   engagements per bucket and kind   pulse.engagement_hours (024_live_rollups);
+--                                                             one bucket for the whole range: the daily
+--                                                             and hourly rollups (30_activity_base)
 --   kpi.participants        distinct accounts, follows out    pulse.rollup_accounts (23_rollups)
 --   pulse.ingest_series     rows written per bucket and kind  pulse.ingest_counts (024_live_rollups)
 --   pulse.heartbeat_series  the heartbeat panels' figures     pulse.heartbeat_hours (024_live_rollups)
@@ -16,11 +18,11 @@
 -- its definition over the stored rows gives (tests/test_live_rollups.py; bench/raw_kpi.sql holds the
 -- kpi ones computed straight from the events).
 --
--- pulse.ingest_counts and pulse.heartbeat_hours are kept here, by triggers in the writer's
--- transaction: a statement-level trigger per INSERT (one upsert per minute/hour, kind and channel
--- of the batch, not per row), row-level ones only when a row's relation/kind changes, and for
--- deletes the same split as 24_rollup_triggers.sql (TimescaleDB refuses transition tables for a
--- DELETE on compressed chunks).
+-- pulse.engagement_hours, pulse.ingest_counts and pulse.heartbeat_hours are kept here, by triggers in
+-- the writer's transaction: a statement-level trigger per INSERT (one upsert per hour, minute, kind
+-- and channel of the batch, not per row), row-level ones only when what a row counts as changes
+-- (relation, thread, kind), and for deletes the same split as 24_rollup_triggers.sql (TimescaleDB
+-- refuses transition tables for a DELETE on compressed chunks).
 
 -- ---- helpers ------------------------------------------------------------------------------------
 -- The numbers of the set bits of an account set (23_rollups.sql: bit n = account number n). Skips
@@ -77,6 +79,56 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN pulse.hour_floor(at) = at THEN at ELSE pulse.hour_floor(at) + interval '1 hour' END
 $$;
 
+-- ---- engagements per channel and hour: maintenance ------------------------------------------------
+-- Engagements added (sign 1) or taken away (sign -1); kinds as kpi.engagements'.
+CREATE OR REPLACE FUNCTION pulse.engagement_hours_count(p_channel text[], p_at timestamptz[], p_kind text[],
+                                                        p_sign integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO pulse.engagement_hours AS h (hour, channel, replies, mentions, quotes, favourites, reblogs, follows)
+  SELECT pulse.hour_floor(u.t), u.c,
+         p_sign * count(*) FILTER (WHERE u.k = 'reply'), p_sign * count(*) FILTER (WHERE u.k = 'mention'),
+         p_sign * count(*) FILTER (WHERE u.k = 'quote'), p_sign * count(*) FILTER (WHERE u.k = 'favourite'),
+         p_sign * count(*) FILTER (WHERE u.k = 'reblog'), p_sign * count(*) FILTER (WHERE u.k = 'follow')
+    FROM unnest(p_channel, p_at, p_kind) AS u(c, t, k)
+   GROUP BY 1, 2
+   ORDER BY 1, 2                -- one lock order for concurrent writers
+  ON CONFLICT (hour, channel) DO UPDATE SET
+    replies = h.replies + excluded.replies, mentions = h.mentions + excluded.mentions,
+    quotes = h.quotes + excluded.quotes, favourites = h.favourites + excluded.favourites,
+    reblogs = h.reblogs + excluded.reblogs, follows = h.follows + excluded.follows;
+  IF p_sign < 0 THEN
+    DELETE FROM pulse.engagement_hours h
+     USING (SELECT DISTINCT pulse.hour_floor(u.t) AS hour, u.c FROM unnest(p_channel, p_at) AS u(c, t)) x
+     WHERE h.hour = x.hour AND h.channel = x.c
+       AND h.replies = 0 AND h.mentions = 0 AND h.quotes = 0 AND h.favourites = 0 AND h.reblogs = 0
+       AND h.follows = 0;
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION pulse.engagement_hours_rebuild() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM pulse.engagement_hours;
+  INSERT INTO pulse.engagement_hours (hour, channel, replies, mentions, quotes, favourites, reblogs, follows)
+  SELECT x.hour, x.channel, sum(x.replies), sum(x.mentions), sum(x.quotes), sum(x.favourites), sum(x.reblogs),
+         sum(x.follows)
+    FROM (SELECT pulse.hour_floor(s.created_at) AS hour, s.channel,
+                 count(*) FILTER (WHERE pulse.engagement_kind(s.relation, s.thread_root_id) = 'reply') AS replies,
+                 count(*) FILTER (WHERE pulse.engagement_kind(s.relation, s.thread_root_id) = 'mention') AS mentions,
+                 count(*) FILTER (WHERE pulse.engagement_kind(s.relation, s.thread_root_id) = 'quote') AS quotes,
+                 0 AS favourites, 0 AS reblogs, 0 AS follows
+            FROM pulse.statuses s
+           WHERE pulse.is_engagement(s.relation, s.thread_root_id)
+           GROUP BY 1, 2
+          UNION ALL
+          SELECT pulse.hour_floor(i.occurred_at), i.channel, 0, 0, 0, count(*) FILTER (WHERE i.kind = 'favourite'),
+                 count(*) FILTER (WHERE i.kind = 'reblog'), count(*) FILTER (WHERE i.kind = 'follow')
+            FROM pulse.interactions i
+           GROUP BY 1, 2) x
+   GROUP BY 1, 2;
+END $$;
+
 -- ---- rows written per minute and hour: maintenance ------------------------------------------------
 -- Rows added (sign 1) or taken away (sign -1), per UTC minute and hour of ingested_at and kind.
 CREATE OR REPLACE FUNCTION pulse.ingest_count(p_channel text[], p_at timestamptz[], p_kind text[],
@@ -104,24 +156,50 @@ END $$;
 CREATE OR REPLACE FUNCTION pulse.ingest_statuses_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  INSERT INTO pulse.ingest_counts AS c (grain, bucket, channel, kind, events)
-  SELECT g.grain, date_trunc(g.unit, n.ingested_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', n.channel, n.relation, count(*)
-    FROM new_rows n CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS g(grain, unit)
-   GROUP BY 1, 2, 3, 4
-   ORDER BY 1, 2, 3, 4          -- one lock order for concurrent writers
-  ON CONFLICT (grain, bucket, channel, kind) DO UPDATE SET events = c.events + excluded.events;
+  -- (one statement for both tables: half the per-statement cost of two)
+  WITH ingested AS (
+    INSERT INTO pulse.ingest_counts AS c (grain, bucket, channel, kind, events)
+    SELECT g.grain, date_trunc(g.unit, n.ingested_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', n.channel, n.relation,
+           count(*)
+      FROM new_rows n CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS g(grain, unit)
+     GROUP BY 1, 2, 3, 4
+     ORDER BY 1, 2, 3, 4        -- one lock order for concurrent writers
+    ON CONFLICT (grain, bucket, channel, kind) DO UPDATE SET events = c.events + excluded.events
+  )
+  INSERT INTO pulse.engagement_hours AS h (hour, channel, replies, mentions, quotes, favourites, reblogs, follows)
+  SELECT pulse.hour_floor(n.created_at), n.channel,
+         count(*) FILTER (WHERE pulse.engagement_kind(n.relation, n.thread_root_id) = 'reply'),
+         count(*) FILTER (WHERE pulse.engagement_kind(n.relation, n.thread_root_id) = 'mention'),
+         count(*) FILTER (WHERE pulse.engagement_kind(n.relation, n.thread_root_id) = 'quote'), 0, 0, 0
+    FROM new_rows n
+   WHERE pulse.is_engagement(n.relation, n.thread_root_id)
+   GROUP BY 1, 2
+   ORDER BY 1, 2
+  ON CONFLICT (hour, channel) DO UPDATE SET
+    replies = h.replies + excluded.replies, mentions = h.mentions + excluded.mentions, quotes = h.quotes + excluded.quotes;
   RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION pulse.ingest_interactions_inserted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  INSERT INTO pulse.ingest_counts AS c (grain, bucket, channel, kind, events)
-  SELECT g.grain, date_trunc(g.unit, n.ingested_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', n.channel, n.kind, count(*)
-    FROM new_rows n CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS g(grain, unit)
-   GROUP BY 1, 2, 3, 4
-   ORDER BY 1, 2, 3, 4
-  ON CONFLICT (grain, bucket, channel, kind) DO UPDATE SET events = c.events + excluded.events;
+  WITH ingested AS (
+    INSERT INTO pulse.ingest_counts AS c (grain, bucket, channel, kind, events)
+    SELECT g.grain, date_trunc(g.unit, n.ingested_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', n.channel, n.kind, count(*)
+      FROM new_rows n CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS g(grain, unit)
+     GROUP BY 1, 2, 3, 4
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (grain, bucket, channel, kind) DO UPDATE SET events = c.events + excluded.events
+  )
+  INSERT INTO pulse.engagement_hours AS h (hour, channel, replies, mentions, quotes, favourites, reblogs, follows)
+  SELECT pulse.hour_floor(n.occurred_at), n.channel, 0, 0, 0, count(*) FILTER (WHERE n.kind = 'favourite'),
+         count(*) FILTER (WHERE n.kind = 'reblog'), count(*) FILTER (WHERE n.kind = 'follow')
+    FROM new_rows n
+   GROUP BY 1, 2
+   ORDER BY 1, 2
+  ON CONFLICT (hour, channel) DO UPDATE SET
+    favourites = h.favourites + excluded.favourites, reblogs = h.reblogs + excluded.reblogs,
+    follows = h.follows + excluded.follows;
   RETURN NULL;
 END $$;
 
@@ -130,6 +208,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   PERFORM pulse.ingest_count(array_agg(o.channel), array_agg(o.ingested_at), array_agg(o.relation), -1)
      FROM old_rows o HAVING count(*) > 0;
+  PERFORM pulse.engagement_hours_count(array_agg(o.channel), array_agg(o.created_at),
+                                       array_agg(pulse.engagement_kind(o.relation, o.thread_root_id)), -1)
+     FROM old_rows o WHERE pulse.is_engagement(o.relation, o.thread_root_id) HAVING count(*) > 0;
   RETURN NULL;
 END $$;
 
@@ -138,33 +219,135 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   PERFORM pulse.ingest_count(array_agg(o.channel), array_agg(o.ingested_at), array_agg(o.kind), -1)
      FROM old_rows o HAVING count(*) > 0;
+  PERFORM pulse.engagement_hours_count(array_agg(o.channel), array_agg(o.occurred_at), array_agg(o.kind), -1)
+     FROM old_rows o HAVING count(*) > 0;
   RETURN NULL;
 END $$;
 
 -- Row-level: a DELETE on TimescaleDB, and on every tier an UPDATE that changes what is counted (the
--- sink upgrading a status's relation; the trigger's WHEN keeps every other update free).
-CREATE OR REPLACE FUNCTION pulse.ingest_row() RETURNS trigger
+-- sink upgrading a status's relation or placing it in a thread; the trigger's WHEN keeps every other
+-- update free). The table comes as the trigger's argument: TimescaleDB fires row triggers on a
+-- hypertable's chunks, whose names are their own, and a record has no field of the other table.
+CREATE OR REPLACE FUNCTION pulse.live_rollups_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  old_kind text;
+  old_kind text;     -- relation / kind: what the health board counts
   new_kind text;
+  old_eng text;      -- the engagement kind, NULL when the row is no engagement
+  new_eng text;
+  old_at timestamptz;
+  new_at timestamptz;
 BEGIN
-  -- (one field per branch: a record has no field of the other table; the table comes as the trigger's
-  -- argument, as TimescaleDB fires row triggers on a hypertable's chunks, whose names are their own)
   IF TG_ARGV[0] = 'statuses' THEN
     old_kind := OLD.relation;
+    old_at := OLD.created_at;
+    old_eng := CASE WHEN pulse.is_engagement(OLD.relation, OLD.thread_root_id)
+                    THEN pulse.engagement_kind(OLD.relation, OLD.thread_root_id) END;
     IF TG_OP = 'UPDATE' THEN
       new_kind := NEW.relation;
+      new_at := NEW.created_at;
+      new_eng := CASE WHEN pulse.is_engagement(NEW.relation, NEW.thread_root_id)
+                      THEN pulse.engagement_kind(NEW.relation, NEW.thread_root_id) END;
     END IF;
   ELSE
     old_kind := OLD.kind;
+    old_at := OLD.occurred_at;
+    old_eng := OLD.kind;
     IF TG_OP = 'UPDATE' THEN
       new_kind := NEW.kind;
+      new_at := NEW.occurred_at;
+      new_eng := NEW.kind;
     END IF;
   END IF;
-  PERFORM pulse.ingest_count(ARRAY[OLD.channel], ARRAY[OLD.ingested_at], ARRAY[old_kind], -1);
-  IF TG_OP = 'UPDATE' THEN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pulse.ingest_count(ARRAY[OLD.channel], ARRAY[OLD.ingested_at], ARRAY[old_kind], -1);
+    IF old_eng IS NOT NULL THEN
+      PERFORM pulse.engagement_hours_count(ARRAY[OLD.channel], ARRAY[old_at], ARRAY[old_eng], -1);
+    END IF;
+    RETURN NULL;
+  END IF;
+  IF old_kind IS DISTINCT FROM new_kind OR OLD.channel IS DISTINCT FROM NEW.channel
+     OR OLD.ingested_at IS DISTINCT FROM NEW.ingested_at THEN
+    PERFORM pulse.ingest_count(ARRAY[OLD.channel], ARRAY[OLD.ingested_at], ARRAY[old_kind], -1);
     PERFORM pulse.ingest_count(ARRAY[NEW.channel], ARRAY[NEW.ingested_at], ARRAY[new_kind], 1);
+  END IF;
+  IF old_eng IS DISTINCT FROM new_eng OR old_at IS DISTINCT FROM new_at OR OLD.channel IS DISTINCT FROM NEW.channel THEN
+    IF old_eng IS NOT NULL THEN
+      PERFORM pulse.engagement_hours_count(ARRAY[OLD.channel], ARRAY[old_at], ARRAY[old_eng], -1);
+    END IF;
+    IF new_eng IS NOT NULL THEN
+      PERFORM pulse.engagement_hours_count(ARRAY[NEW.channel], ARRAY[new_at], ARRAY[new_eng], 1);
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+
+DROP FUNCTION IF EXISTS pulse.ingest_row();
+
+-- UPDATEs of statuses (plain PostgreSQL, statement-level, on the transition tables the rollup triggers
+-- of 24_rollup_triggers.sql have PostgreSQL keep anyway): the old rows counted out, the new ones in,
+-- netted per bucket first, so that an update that changes nothing counted (a newer edit's text, a
+-- purge) writes nothing, and a thread placement or relation upgrade costs one upsert per statement.
+CREATE OR REPLACE FUNCTION pulse.live_statuses_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
+DECLARE
+  r record;
+BEGIN
+  -- most updates change nothing counted here (every new row has its old row, alike in what counts):
+  -- one anti-join of the transition tables, and done
+  IF NOT EXISTS (SELECT 1 FROM new_rows n
+                  WHERE NOT EXISTS (SELECT 1 FROM old_rows o
+                                     WHERE o.channel = n.channel AND o.status_id = n.status_id
+                                       AND o.created_at = n.created_at AND o.relation = n.relation
+                                       AND o.ingested_at = n.ingested_at
+                                       AND o.thread_root_id IS NOT DISTINCT FROM n.thread_root_id)) THEN
+    RETURN NULL;
+  END IF;
+  SELECT array_agg(x.grain) AS grain, array_agg(x.bucket) AS bucket, array_agg(x.channel) AS channel,
+         array_agg(x.kind) AS kind, array_agg(x.delta) AS delta
+    INTO r
+    FROM (SELECT g.grain, date_trunc(g.unit, u.t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, u.channel,
+                 u.relation AS kind, sum(u.sign) AS delta
+            FROM (SELECT o.channel, o.ingested_at AS t, o.relation, -1 AS sign FROM old_rows o
+                  UNION ALL
+                  SELECT n.channel, n.ingested_at, n.relation, 1 FROM new_rows n) u
+           CROSS JOIN (VALUES ('1m', 'minute'), ('1h', 'hour')) AS g(grain, unit)
+           GROUP BY 1, 2, 3, 4
+          HAVING sum(u.sign) <> 0) x;
+  IF r.grain IS NOT NULL THEN
+    INSERT INTO pulse.ingest_counts AS c (grain, bucket, channel, kind, events)
+    SELECT * FROM unnest(r.grain, r.bucket, r.channel, r.kind, r.delta) ORDER BY 1, 2, 3, 4
+    ON CONFLICT (grain, bucket, channel, kind) DO UPDATE SET events = c.events + excluded.events;
+    DELETE FROM pulse.ingest_counts c USING unnest(r.grain, r.bucket, r.channel, r.kind) AS u(g, b, ch, k)
+     WHERE c.grain = u.g AND c.bucket = u.b AND c.channel = u.ch AND c.kind = u.k AND c.events = 0;
+  END IF;
+  SELECT array_agg(x.hour) AS hour, array_agg(x.channel) AS channel, array_agg(x.replies) AS replies,
+         array_agg(x.mentions) AS mentions, array_agg(x.quotes) AS quotes
+    INTO r
+    FROM (SELECT pulse.hour_floor(u.t) AS hour, u.channel,
+                 sum(u.sign) FILTER (WHERE u.kind = 'reply') AS replies,
+                 sum(u.sign) FILTER (WHERE u.kind = 'mention') AS mentions,
+                 sum(u.sign) FILTER (WHERE u.kind = 'quote') AS quotes
+            FROM (SELECT o.channel, o.created_at AS t, pulse.engagement_kind(o.relation, o.thread_root_id) AS kind,
+                         -1 AS sign
+                    FROM old_rows o WHERE pulse.is_engagement(o.relation, o.thread_root_id)
+                  UNION ALL
+                  SELECT n.channel, n.created_at, pulse.engagement_kind(n.relation, n.thread_root_id), 1
+                    FROM new_rows n WHERE pulse.is_engagement(n.relation, n.thread_root_id)) u
+           GROUP BY 1, 2) x
+   WHERE coalesce(x.replies, 0) <> 0 OR coalesce(x.mentions, 0) <> 0 OR coalesce(x.quotes, 0) <> 0;
+  IF r.hour IS NOT NULL THEN
+    INSERT INTO pulse.engagement_hours AS h (hour, channel, replies, mentions, quotes, favourites, reblogs, follows)
+    SELECT u.h, u.c, coalesce(u.r, 0), coalesce(u.m, 0), coalesce(u.q, 0), 0, 0, 0
+      FROM unnest(r.hour, r.channel, r.replies, r.mentions, r.quotes) AS u(h, c, r, m, q) ORDER BY 1, 2
+    ON CONFLICT (hour, channel) DO UPDATE SET
+      replies = h.replies + excluded.replies, mentions = h.mentions + excluded.mentions,
+      quotes = h.quotes + excluded.quotes;
+    DELETE FROM pulse.engagement_hours h USING unnest(r.hour, r.channel) AS u(hr, c)
+     WHERE h.hour = u.hr AND h.channel = u.c
+       AND h.replies = 0 AND h.mentions = 0 AND h.quotes = 0 AND h.favourites = 0 AND h.reblogs = 0
+       AND h.follows = 0;
   END IF;
   RETURN NULL;
 END $$;
@@ -307,6 +490,7 @@ BEGIN
     PERFORM pulse.heartbeat_hours_rebuild();
   ELSE
     PERFORM pulse.ingest_counts_rebuild();
+    PERFORM pulse.engagement_hours_rebuild();
   END IF;
   RETURN NULL;
 END $$;
@@ -346,21 +530,30 @@ BEGIN
       FOR EACH STATEMENT EXECUTE FUNCTION pulse.ingest_interactions_deleted();
   ELSE
     CREATE TRIGGER ingest_delete AFTER DELETE ON pulse.statuses
-      FOR EACH ROW EXECUTE FUNCTION pulse.ingest_row('statuses');
+      FOR EACH ROW EXECUTE FUNCTION pulse.live_rollups_row('statuses');
     CREATE TRIGGER ingest_delete AFTER DELETE ON pulse.interactions
-      FOR EACH ROW EXECUTE FUNCTION pulse.ingest_row('interactions');
+      FOR EACH ROW EXECUTE FUNCTION pulse.live_rollups_row('interactions');
   END IF;
-  -- what is counted changed (in practice: the sink upgrading a status's relation)
-  CREATE TRIGGER ingest_update AFTER UPDATE OF relation, channel, ingested_at ON pulse.statuses
+  -- what is counted changed (in practice: the sink upgrading a status's relation or placing it in a
+  -- thread). Plain PostgreSQL: once per statement, as 24_rollup_triggers.sql; TimescaleDB: per row,
+  -- and only for such rows.
+  IF NOT timescale THEN
+    CREATE TRIGGER ingest_update AFTER UPDATE ON pulse.statuses
+      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_statuses_updated();
+  ELSE
+    CREATE TRIGGER ingest_update AFTER UPDATE OF relation, thread_root_id, created_at, channel, ingested_at
+      ON pulse.statuses FOR EACH ROW
+      WHEN (OLD.relation IS DISTINCT FROM NEW.relation OR OLD.thread_root_id IS DISTINCT FROM NEW.thread_root_id
+            OR OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.channel IS DISTINCT FROM NEW.channel
+            OR OLD.ingested_at IS DISTINCT FROM NEW.ingested_at)
+      EXECUTE FUNCTION pulse.live_rollups_row('statuses');
+  END IF;
+  CREATE TRIGGER ingest_update AFTER UPDATE OF kind, occurred_at, channel, ingested_at ON pulse.interactions
     FOR EACH ROW
-    WHEN (OLD.relation IS DISTINCT FROM NEW.relation OR OLD.channel IS DISTINCT FROM NEW.channel
-          OR OLD.ingested_at IS DISTINCT FROM NEW.ingested_at)
-    EXECUTE FUNCTION pulse.ingest_row('statuses');
-  CREATE TRIGGER ingest_update AFTER UPDATE OF kind, channel, ingested_at ON pulse.interactions
-    FOR EACH ROW
-    WHEN (OLD.kind IS DISTINCT FROM NEW.kind OR OLD.channel IS DISTINCT FROM NEW.channel
-          OR OLD.ingested_at IS DISTINCT FROM NEW.ingested_at)
-    EXECUTE FUNCTION pulse.ingest_row('interactions');
+    WHEN (OLD.kind IS DISTINCT FROM NEW.kind OR OLD.occurred_at IS DISTINCT FROM NEW.occurred_at
+          OR OLD.channel IS DISTINCT FROM NEW.channel OR OLD.ingested_at IS DISTINCT FROM NEW.ingested_at)
+    EXECUTE FUNCTION pulse.live_rollups_row('interactions');
   CREATE TRIGGER ingest_truncate AFTER TRUNCATE ON pulse.statuses
     FOR EACH STATEMENT EXECUTE FUNCTION pulse.live_rollups_truncated('statuses');
   CREATE TRIGGER ingest_truncate AFTER TRUNCATE ON pulse.interactions
@@ -381,11 +574,13 @@ BEGIN
 
   -- First migrate after the upgrade that added them: built from the rows already stored.
   IF EXISTS (SELECT 1 FROM pulse.config WHERE key = 'live_rollups_rebuild_pending') THEN
-    RAISE NOTICE 'live rollups: 0/2 tables';
+    RAISE NOTICE 'live rollups: 0/3 tables';
+    PERFORM pulse.engagement_hours_rebuild();
+    RAISE NOTICE 'live rollups: 1/3 tables';
     PERFORM pulse.ingest_counts_rebuild();
-    RAISE NOTICE 'live rollups: 1/2 tables';
+    RAISE NOTICE 'live rollups: 2/3 tables';
     PERFORM pulse.heartbeat_hours_rebuild();
-    RAISE NOTICE 'live rollups: 2/2 tables';
+    RAISE NOTICE 'live rollups: 3/3 tables';
     DELETE FROM pulse.config WHERE key = 'live_rollups_rebuild_pending';
   END IF;
 END $do$;
@@ -452,39 +647,19 @@ BEGIN
       HAVING count(*) > 0$q$, counts, format(raw, 'p.piece_from', 'p.piece_to'))
     USING p_from, p_to, p_channel;
   ELSIF secs % 3600 = 0 AND h0 < h1 THEN
-    -- buckets of whole hours: the hours inside [from, to) from the hourly rollups, the partial hours
-    -- at both edges from the events. Below full TimescaleDB one scan of pulse.rollup_counts, whose
-    -- rows hold every kind (the pulse.activity_* views over it would read it twice). Summed per hour
-    -- first (rows are per post): the bucket arithmetic then runs once per hour, not per row.
+    -- buckets of whole hours: the hours inside [from, to) from pulse.engagement_hours (one row per
+    -- channel and hour), the partial hours at both edges from the events
     RETURN QUERY EXECUTE format($q$
       SELECT pulse.epoch_bucket(c.at, $4), sum(c.replies)::bigint, sum(c.mentions)::bigint,
              sum(c.quotes)::bigint, sum(c.favourites)::bigint, sum(c.reblogs)::bigint, sum(c.follows)::bigint
-        FROM (%1$s
+        FROM (SELECT x.hour AS at, x.replies, x.mentions, x.quotes, x.favourites, x.reblogs, x.follows
+                FROM pulse.engagement_hours x
+               WHERE x.hour >= $5 AND x.hour < $6 AND ($3::text IS NULL OR x.channel = $3)
               UNION ALL
-              SELECT pulse.epoch_bucket(x.at, $4), %2$s FROM (%3$s) x GROUP BY 1
+              SELECT pulse.epoch_bucket(x.at, $4), %1$s FROM (%2$s) x GROUP BY 1
               UNION ALL
-              SELECT pulse.epoch_bucket(x.at, $4), %2$s FROM (%4$s) x GROUP BY 1) c
-       GROUP BY 1$q$,
-      CASE WHEN pulse.tier() = 'timescale' THEN $h$
-              SELECT x.bucket AS at, sum(x.replies)::bigint AS replies, sum(x.mentions)::bigint AS mentions,
-                     sum(x.quotes)::bigint AS quotes, 0::bigint AS favourites, 0::bigint AS reblogs, 0::bigint AS follows
-                FROM pulse.activity_statuses_1h x
-               WHERE x.bucket >= $5 AND x.bucket < $6 AND ($3::text IS NULL OR x.channel = $3)
-               GROUP BY 1
-              UNION ALL
-              SELECT x.bucket, 0, 0, 0, sum(x.favourites)::bigint, sum(x.reblogs)::bigint, sum(x.follows)::bigint
-                FROM pulse.activity_interactions_1h x
-               WHERE x.bucket >= $5 AND x.bucket < $6 AND ($3::text IS NULL OR x.channel = $3)
-               GROUP BY 1$h$
-      ELSE $h$
-              SELECT x.bucket AS at, sum(x.replies)::bigint AS replies, sum(x.mentions)::bigint AS mentions,
-                     sum(x.quotes)::bigint AS quotes, sum(x.favourites)::bigint AS favourites,
-                     sum(x.reblogs)::bigint AS reblogs, sum(x.follows)::bigint AS follows
-                FROM pulse.rollup_counts x
-               WHERE x.grain = '1h' AND x.bucket >= $5 AND x.bucket < $6
-                 AND ($3::text IS NULL OR x.channel = $3)
-               GROUP BY 1$h$ END,
-      counts, format(raw, '$1', '$5'), format(raw, '$6', '$2'))
+              SELECT pulse.epoch_bucket(x.at, $4), %1$s FROM (%3$s) x GROUP BY 1) c
+       GROUP BY 1$q$, counts, format(raw, '$1', '$5'), format(raw, '$6', '$2'))
     USING p_from, p_to, p_channel, secs, h0, h1;
   ELSE
     -- buckets shorter than an hour (or a range inside one or two hours): from the events
@@ -498,8 +673,8 @@ COMMENT ON FUNCTION kpi.engagement_series(timestamptz, timestamptz, interval, te
   'kpi.engagement_series(from, to, bucket default NULL, channel default NULL): the engagements (as in kpi.engagements) '
   'that happened in [from, to), counted per kind and bucket. Buckets are multiples of `bucket` (at least one minute) '
   'since 1970-01-01 UTC, as Grafana''s $__timeGroup; bucket NULL: the whole range as one row whose bucket is `from`. '
-  'Only buckets with an engagement. Buckets of whole hours read the hourly rollups; only the partial hours at the '
-  'range''s edges and buckets shorter than an hour read the events.';
+  'Only buckets with an engagement. Buckets of whole hours read hourly rollups (NULL: daily ones too); only the '
+  'partial hours at the range''s edges and buckets shorter than an hour read the events.';
 
 -- Distinct accounts with an engagement other than a follow. A range of a few hours has few events:
 -- they are counted directly. Over longer ranges the account sets (23_rollups.sql) answer; they hold
@@ -519,6 +694,7 @@ DECLARE
   no_post bit varying;      -- accounts in the '' sets: some of them only followed
   candidates text[];
   more bigint := 0;
+  width integer;
 BEGIN
   IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to THEN
     RETURN 0;
@@ -534,14 +710,19 @@ BEGIN
                      WHERE i.occurred_at >= p_from AND i.occurred_at < p_to
                        AND (p_channel IS NULL OR i.channel = p_channel) AND i.kind <> 'follow') x);
   END IF;
-  -- whole days and hours: the rollups' sets, ORed per length first (pulse.bits_from), then the lengths
-  SELECT pulse.bits_union(g.accounts) FILTER (WHERE NOT g.bare), pulse.bits_union(g.accounts) FILTER (WHERE g.bare)
-    INTO with_post, no_post
-    FROM (SELECT r.format = '' AS bare, bit_or(r.accounts) AS accounts
-            FROM pulse.range_pieces(p_from, p_to, pulse.timezone()) p
-            JOIN pulse.rollup_accounts r ON r.grain = p.grain AND r.bucket = p.piece_from
-           WHERE p.grain <> 'raw' AND (p_channel IS NULL OR r.channel = p_channel)
-           GROUP BY 1, length(r.accounts)) g;
+  -- whole days and hours: the rollups' sets, each widened to the longest a set can be (every account
+  -- number fits) and ORed in one pass. (Grouping them by length instead, as pulse.account_set does,
+  -- decompresses each set twice: once for its length, once to OR it; ~900 sets over 90 days.)
+  width := (SELECT (max(a.account_no) / 8192 + 1) * 8192 FROM pulse.account_numbers a);
+  IF width IS NOT NULL THEN
+    EXECUTE format($q$
+      SELECT bit_or(r.accounts::bit(%1$s)) FILTER (WHERE r.format <> ''),
+             bit_or(r.accounts::bit(%1$s)) FILTER (WHERE r.format = '')
+        FROM pulse.range_pieces($1, $2, pulse.timezone()) p
+        JOIN pulse.rollup_accounts r ON r.grain = p.grain AND r.bucket = p.piece_from
+       WHERE p.grain <> 'raw' AND ($3::text IS NULL OR r.channel = $3)$q$, width)
+      INTO with_post, no_post USING p_from, p_to, p_channel;
+  END IF;
   -- the partial hours at the edges, from the events: each account once per kind of set
   SELECT pulse.bits_or(with_post, pulse.bits_from(array_agg(a.account_no) FILTER (WHERE NOT e.bare))),
          pulse.bits_or(no_post, pulse.bits_from(array_agg(a.account_no) FILTER (WHERE e.bare)))
