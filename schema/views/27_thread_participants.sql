@@ -132,16 +132,23 @@ BEGIN
                             UNION
                             SELECT r.account_key FROM nw r
                              WHERE r.channel = k.c AND r.thread_root_id = k.p AND r.relation <> 'own_post') d
-                      LEFT JOIN pulse.account_first_seen f ON f.channel = k.c AND f.account_key = d.account_key
-                     WHERE coalesce(f.first_seen_at, 'infinity') >= pa.at) END
+                     WHERE coalesce((SELECT f.first_seen_at FROM pulse.account_first_seen f
+                                      WHERE f.channel = k.c AND f.account_key = d.account_key), 'infinity')
+                           >= pa.at) END
     FROM (SELECT DISTINCT x.c, x.p FROM unnest(p_channel, p_post) AS x(c, p)) k
+    -- (OFFSET 0: found by the post's id, once; min() over the table alone would walk the index of
+    -- posts by time instead)
     CROSS JOIN LATERAL (
-          SELECT least((SELECT min(o.created_at) FROM pulse.statuses o
-                         WHERE o.channel = k.c AND o.status_id = k.p
-                           AND o.relation = 'own_post' AND o.in_reply_to_id IS NULL),
-                       (SELECT min(o.created_at) FROM nw o
-                         WHERE o.channel = k.c AND o.status_id = k.p
-                           AND o.relation = 'own_post' AND o.in_reply_to_id IS NULL)) AS at) pa
+          SELECT min(o.created_at) AS at
+            FROM (SELECT o.created_at FROM pulse.statuses o
+                   WHERE o.channel = k.c AND o.status_id = k.p
+                     AND o.relation = 'own_post' AND o.in_reply_to_id IS NULL
+                  UNION ALL
+                  SELECT o.created_at FROM nw o
+                   WHERE o.channel = k.c AND o.status_id = k.p
+                     AND o.relation = 'own_post' AND o.in_reply_to_id IS NULL
+                  OFFSET 0) o
+          OFFSET 0) pa
    ORDER BY 1, 2
   ON CONFLICT (channel, post_id) DO UPDATE SET posted_at = excluded.posted_at,
                                                new_participants = excluded.new_participants
