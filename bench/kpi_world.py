@@ -199,6 +199,7 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
     conn.execute("SELECT pulse.responses_rebuild()")
     conn.execute("SELECT pulse.account_sets_rebuild()")
     conn.execute("SELECT pulse.thread_rebuild()")
+    conn.execute("SELECT pulse.engagement_hours_rebuild()")
     conn.execute("SELECT pulse.ingest_counts_rebuild()")
     conn.execute("SELECT pulse.heartbeat_hours_rebuild()")
     print(f"rollups built from the stored events in {time.perf_counter() - started:.0f} s", flush=True)
@@ -206,7 +207,7 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
                   "account_first_seen", "entry_counts", "rollup_counts", "rollup_accounts", "rollup_post_format",
                   "account_numbers", "reply_responses", "city_answers", "rollup_responses",
                   "rollup_accounts_all", "rollup_seen", "thread_participants", "thread_stats",
-                  "ingest_counts", "heartbeat_hours"):
+                  "engagement_hours", "ingest_counts", "heartbeat_hours"):
         conn.execute(f"VACUUM (ANALYZE) pulse.{table}")  # what autovacuum would have done by now
     n = conn.execute("SELECT count(*) FROM kpi.engagements").fetchone()[0]  # type: ignore[index]
     posts = conn.execute("SELECT count(*) FROM kpi.posts WHERE in_reply_to_id IS NULL").fetchone()[0]  # type: ignore[index]

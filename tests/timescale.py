@@ -36,7 +36,7 @@ DATA_TABLES = (
     "accounts", "channels", "cursors", "dead_letters", "account_first_seen",
     "rollup_counts", "rollup_accounts", "rollup_post_format", "account_numbers", "reply_responses",
     "city_answers", "rollup_responses", "rollup_accounts_all", "rollup_seen", "thread_participants", "thread_stats",
-    "ingest_counts", "heartbeat_hours",
+    "engagement_hours", "ingest_counts", "heartbeat_hours",
 )
 AGGREGATES = ("activity_statuses_1h", "activity_interactions_1h", "activity_statuses_1d", "activity_interactions_1d")
 
