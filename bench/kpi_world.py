@@ -183,10 +183,11 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
     started = time.perf_counter()
     conn.execute("SELECT pulse.first_seen_rebuild()")
     conn.execute("SELECT pulse.rollup_rebuild()")
+    conn.execute("SELECT pulse.live_rollups_rebuild()")  # the live boards' (schema/views/28_live_rollups.sql)
     print(f"rollups built from the stored events in {time.perf_counter() - started:.0f} s", flush=True)
     for table in ("statuses", "interactions", "post_snapshots", "heartbeats", "dead_letters", "accounts",
                   "account_first_seen", "entry_counts", "rollup_counts", "rollup_accounts", "rollup_post_format",
-                  "account_numbers"):
+                  "account_numbers", "engagement_hours", "ingest_counts", "heartbeat_hours"):
         conn.execute(f"VACUUM (ANALYZE) pulse.{table}")  # what autovacuum would have done by now
     n = conn.execute("SELECT count(*) FROM kpi.engagements").fetchone()[0]  # type: ignore[index]
     posts = conn.execute("SELECT count(*) FROM kpi.posts WHERE in_reply_to_id IS NULL").fetchone()[0]  # type: ignore[index]
