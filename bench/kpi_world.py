@@ -199,9 +199,7 @@ def generate(conn: psycopg.Connection, scale: float) -> dict[str, int]:
     conn.execute("SELECT pulse.responses_rebuild()")
     conn.execute("SELECT pulse.account_sets_rebuild()")
     conn.execute("SELECT pulse.thread_rebuild()")
-    conn.execute("SELECT pulse.engagement_hours_rebuild()")
-    conn.execute("SELECT pulse.ingest_counts_rebuild()")
-    conn.execute("SELECT pulse.heartbeat_hours_rebuild()")
+    conn.execute("SELECT pulse.live_rollups_rebuild()")  # the live boards' (schema/views/28_live_rollups.sql)
     print(f"rollups built from the stored events in {time.perf_counter() - started:.0f} s", flush=True)
     for table in ("statuses", "interactions", "post_snapshots", "heartbeats", "dead_letters", "accounts",
                   "account_first_seen", "entry_counts", "rollup_counts", "rollup_accounts", "rollup_post_format",

@@ -137,7 +137,12 @@ def assert_same_boards(want_url: str, got_url: str, now: datetime) -> None:
     # often, whether its last run met a concurrent refresh): on full TimescaleDB only which jobs there are, of
     # what kind, on what, compare (columns 2 and 3 of the jobs panel).
     scheduler = {f"{b.uid} / {p.key}" for b in dashboards() for p in b.panels if "background_jobs" in p.query.sql}
+    # Rows per ingestion time: each database ingested the same events at its own moments (the panel counts the
+    # whole minutes its range touches, which may hold rows written after the range's end).
+    ingested = {f"{b.uid} / {p.key}" for b in dashboards() for p in b.panels if "ingest_series" in p.query.sql}
     for key, (clock, rows) in want.items():  # a panel reading now() may differ by the seconds between reads
+        if key in ingested:
+            continue
         if key in scheduler:
             assert sorted(r[1:3] for r in rows) == sorted(r[1:3] for r in got[key][1]), key
             continue
