@@ -231,6 +231,23 @@ def test_thread_figures_equal_the_raw_events_on_timescaledb_row_triggers(
     play(timescale_url, 5, 300, 30)
 
 
+def test_thread_figures_equal_the_raw_events_when_the_rollups_are_deferred_to_the_batch_end(
+        database_url: str) -> None:
+    """As the sink writes: first-seen changes arrive at pulse.rollup_flush, after the statements'
+    participant changes (and an account may come and go before the flush)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        world = World(conn, 6)
+        for _ in range(8):
+            for _ in range(8):
+                with conn.transaction():
+                    conn.execute("SELECT pulse.rollup_defer()")
+                    for _ in range(world.rng.randint(1, 8)):
+                        world.step()
+                    conn.execute("SELECT pulse.rollup_flush()")
+            assert kept(conn) == raw(conn)
+
+
 def test_a_rebuild_from_the_events_gives_what_the_triggers_kept(database_url: str) -> None:
     # (rows of posts that are gone and have no replier left stay until a rebuild, as zero counts do)
     stats = "SELECT * FROM pulse.thread_stats WHERE posted_at IS NOT NULL OR repliers > 0 ORDER BY 1, 2"

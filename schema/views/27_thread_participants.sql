@@ -21,9 +21,12 @@
 -- An UPDATE that places a status in a thread (the sink resolves threads after inserting) is a
 -- removal of the old row and an insertion of the new one.
 -- Triggers: as 24_rollup_triggers.sql (statement-level with transition tables for INSERT on every
--- tier, for DELETE and UPDATE on plain PostgreSQL; row-level for those on TimescaleDB). They are
--- named thread_*, after rollup_*: PostgreSQL fires triggers of one event in name order, so the
--- first-seen changes of a statement are in place before its participants are counted.
+-- tier, for DELETE and UPDATE on plain PostgreSQL; row-level for those on TimescaleDB).
+-- new_participants stays exact whichever comes first, the participant change or the first-seen
+-- change (the rollups may defer theirs to the end of the sink's batch, pulse.rollup_flush): each
+-- is applied as a difference against the other table as it is at that moment -- a participant
+-- counts as new or returning by the first-seen row as it stands, and a first-seen move re-judges
+-- the participants that stand.
 -- Exact for one writer at a time (the ingester commits its batches one after another), like the
 -- first-seen table these counts read.
 
@@ -81,7 +84,7 @@ BEGIN
     RETURNING tp.channel, tp.account_key, tp.post_id, tp.replies
   ), per_post AS (
     -- a count now zero: no replier any more (judged new or returning by the first-seen table as it
-    -- is now, as it was counted: its changes reached the posts before this call)
+    -- is now, which is how it is counted: every first-seen move so far has re-judged it)
     SELECT u.c, u.p, min(u.lo) AS lo, max(u.hi) AS hi,
            count(*) FILTER (WHERE k.replies = 0) AS lost,
            count(*) FILTER (WHERE k.replies = 0
